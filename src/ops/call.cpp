@@ -1,0 +1,111 @@
+#include <ostream>
+
+#include "ember/autograd/autograd.h"
+#include "ember/ops/op.h"
+
+namespace ember {
+
+void Attrs::set(std::string name, AttrValue value) {
+  for (auto& [n, v] : items_)
+    if (n == name) {
+      v = std::move(value);
+      return;
+    }
+  items_.emplace_back(std::move(name), std::move(value));
+}
+
+const AttrValue* Attrs::find(std::string_view name) const {
+  for (const auto& [n, v] : items_)
+    if (n == name) return &v;
+  return nullptr;
+}
+
+const AttrValue& Attrs::get(std::string_view name) const {
+  const AttrValue* v = find(name);
+  EMBER_INTERNAL_ASSERT(v != nullptr, "missing attribute '", name, "'");
+  return *v;
+}
+
+std::ostream& operator<<(std::ostream& os, const Attrs& attrs) {
+  os << "{";
+  bool first = true;
+  for (const auto& [name, value] : attrs.items()) {
+    os << (first ? "" : ", ") << name << "=";
+    first = false;
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, Shape>) os << shape_str(v);
+          else if constexpr (std::is_same_v<V, std::vector<double>>) {
+            os << "[";
+            for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+            os << "]";
+          } else os << v;
+        },
+        value);
+  }
+  return os << "}";
+}
+
+const Tensor& BackwardContext::input(size_t i) const {
+  EMBER_INTERNAL_ASSERT(i < inputs_.size(), "backward formula read input ", i, " that its op did not save");
+  return inputs_[i];
+}
+
+const Tensor& BackwardContext::output(size_t i) const {
+  EMBER_INTERNAL_ASSERT(i < outputs_.size(), "backward formula read output ", i, " that its op did not save");
+  return outputs_[i];
+}
+
+// Note [The call path]
+// call() is the only way an op runs eagerly: infer validates and computes the
+// output metadata before anything is allocated or written (so a bad call
+// changes nothing), then the kernel (or view function) runs, then, if grad
+// mode is on and some input requires grad, autograd records a node holding
+// &op and what the op saves. No string lookups, no virtual dispatch.
+TensorList call(const OpDef& op, TensorList inputs, Attrs attrs) {
+  const std::vector<TensorMeta> metas = op.infer(op, inputs, attrs);
+  TensorList outputs;
+  if (op.view) {
+    outputs = op.view(inputs, attrs);
+  } else {
+    outputs.reserve(metas.size());
+    for (const auto& m : metas) outputs.push_back(Tensor::empty(m.sizes, m.dtype, m.device));
+    EMBER_CHECK(op.cpu != nullptr, NotImplementedError, op.name, ": no CPU kernel");
+    op.cpu(inputs, outputs, attrs);
+  }
+  if (autograd::GradMode::is_enabled() && (op.backward != nullptr)) {
+    for (const auto& t : inputs)
+      if (t.defined() && t.requires_grad()) {
+        autograd::record(op, inputs, outputs, attrs);
+        break;
+      }
+  }
+  return outputs;
+}
+
+void call_out(const OpDef& op, TensorList inputs, Attrs attrs, Tensor& out) {
+  const std::vector<TensorMeta> metas = op.infer(op, inputs, attrs);
+  EMBER_INTERNAL_ASSERT(metas.size() == 1 && !op.view, op.name, " has no out= form");
+  EMBER_CHECK(metas[0].sizes == out.sizes(), ShapeError, op.name, ": output with shape ", shape_str(out.sizes()),
+              " doesn't match the broadcast shape ", shape_str(metas[0].sizes));
+  const DType result = metas[0].dtype;
+  // In-place ops may not narrow the category (float result into an int tensor).
+  const bool narrows = (is_floating(result) && !is_floating(out.dtype())) ||
+                       (out.dtype() == DType::b8 && result != DType::b8);
+  EMBER_CHECK(!narrows,
+              DTypeError, op.name, ": result type ", result, " can't be cast to the desired output type ",
+              out.dtype());
+  if (result == out.dtype()) {
+    TensorList outs{out};
+    op.cpu(inputs, outs, attrs);
+  } else {
+    TensorList outs{Tensor::empty(metas[0].sizes, result)};
+    op.cpu(inputs, outs, attrs);
+    out.copy_(outs[0]);
+    return;  // copy_ bumped the version
+  }
+  out.bump_version();
+}
+
+}  // namespace ember
