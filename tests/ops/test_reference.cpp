@@ -104,7 +104,9 @@ TEST_P(Reference, MatchesPyTorch) {
     inputs64.push_back(t);
   }
   EXPECT_EQ(autograd::gradcheck(c.fn, inputs64), "") << "gradcheck";
-  if (c.options.gradgradcheck) EXPECT_EQ(autograd::gradgradcheck(c.fn, inputs64), "") << "gradgradcheck";
+  if (c.options.gradgradcheck) {
+    EXPECT_EQ(autograd::gradgradcheck(c.fn, inputs64), "") << "gradgradcheck";
+  }
 }
 
 std::string case_test_name(const ::testing::TestParamInfo<RefCase>& info) {
