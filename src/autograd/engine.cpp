@@ -37,7 +37,13 @@ bool has_nan_or_inf(const Tensor& t) {
 // Brings a gradient to the shape and dtype of the forward value it is for.
 Tensor conform(Tensor g, const TensorMeta& meta, const Node& producer) {
   if (g.sizes() != meta.sizes) {
-    EMBER_CHECK(g.numel() >= shape_numel(meta.sizes), InternalError, producer.name(), " returned a gradient of shape ",
+    // The forward value must broadcast to g (a size-0 g may reduce to a non-empty value).
+    bool reducible = g.dim() >= int64_t(meta.sizes.size());
+    for (size_t d = 1; reducible && d <= meta.sizes.size(); ++d) {
+      const int64_t want = meta.sizes[meta.sizes.size() - d], have = g.sizes()[g.sizes().size() - d];
+      reducible = want == have || want == 1;
+    }
+    EMBER_CHECK(reducible, InternalError, producer.name(), " returned a gradient of shape ",
                 shape_str(g.sizes()), " for an input of shape ", shape_str(meta.sizes));
     g = sum_to(g, meta.sizes);
   }

@@ -92,6 +92,8 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
   // Like PyTorch, fill the second half backwards from `end` so both ends are exact.
   visit_dtype(dtype, [&]<class T>() {
     fill_indexed<T>(t, [&](int64_t i) {
+      // One step is `start`, as in PyTorch (the backward half would give `end`).
+      if (steps == 1) return compute_t<T>(start);
       const double v = i < steps / 2 ? start + step * double(i) : end - step * double(steps - 1 - i);
       return compute_t<T>(v);
     });

@@ -13,14 +13,24 @@ namespace ember::detail {
 Tensor cast(const Tensor& t, DType dtype);
 
 // out (dtype D) = f(inputs cast to D): arithmetic where inputs and result share a dtype.
+// bf16/f16 results are computed in float (compute_t); a 0-d operand of another
+// dtype (a wrapped number: x * 0.1) then enters at float precision rather than
+// rounded to D first, as in PyTorch's CPU kernels.
 template <class F, size_t N>
 void same_dtype_kernel(std::span<const Tensor> in, Tensor& out, const Attrs& attrs) {
   const F f(attrs);
+  const DType dt = out.dtype();
+  bool float_scalar = false;
+  if (dt == DType::bf16 || dt == DType::f16)
+    for (size_t k = 0; k < N; ++k) float_scalar = float_scalar || (in[k].dim() == 0 && in[k].dtype() != dt);
   std::array<Tensor, N> args;
-  for (size_t k = 0; k < N; ++k) args[k] = cast(in[k], out.dtype());
-  visit_dtype(out.dtype(), [&]<class T>() {
-    if constexpr (F::template supports<T>) elementwise<T, T, N>(out, args, f);
-    else EMBER_THROW(DTypeError, "kernel for dtype ", out.dtype(), " is not available");
+  for (size_t k = 0; k < N; ++k) args[k] = cast(in[k], float_scalar ? DType::f32 : dt);
+  visit_dtype(dt, [&]<class T>() {
+    if constexpr (!F::template supports<T>) EMBER_THROW(DTypeError, "kernel for dtype ", dt, " is not available");
+    else if constexpr (std::is_same_v<T, BFloat16> || std::is_same_v<T, Half>) {
+      if (float_scalar) elementwise<T, float, N>(out, args, f);
+      else elementwise<T, T, N>(out, args, f);
+    } else elementwise<T, T, N>(out, args, f);
   });
 }
 

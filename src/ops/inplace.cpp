@@ -20,14 +20,16 @@ bool recording(const Tensor& self, std::initializer_list<const Tensor*> others) 
   return any;
 }
 
-void check_inplace_allowed(const Tensor& self, std::string_view op) {
+// `recording`: the new value will carry autograd history.
+void check_inplace_allowed(const Tensor& self, std::string_view op, bool recording) {
   if (!autograd::GradMode::is_enabled()) return;
   EMBER_CHECK(!(self.requires_grad() && self.is_leaf()), AutogradError, op,
               ": a leaf tensor that requires grad is being used in an in-place operation; wrap it in "
               "autograd::NoGradGuard (as optimizers do) or use the out-of-place op");
-  const auto& base = self.impl().view_base;
-  EMBER_CHECK(!(base && base->requires_grad), NotImplementedError, op,
-              ": in-place modification of a view of a tensor that requires grad is not supported; use the "
+  // The base of a view would keep its old history (views are not rebased).
+  // Detached aliases (which do not require grad) may still be written.
+  EMBER_CHECK(!(self.impl().view_base && (recording || self.requires_grad())), NotImplementedError, op,
+              ": in-place modification of a view that takes part in autograd is not supported; use the "
               "out-of-place op");
 }
 
@@ -48,8 +50,9 @@ Tensor& adopt(Tensor& self, const Tensor& value, std::string_view op) {
 }
 
 Tensor& binary_inplace(Tensor& self, const OpDef& op, const Tensor& other, Attrs attrs) {
-  check_inplace_allowed(self, op.name);
-  if (!recording(self, {&other})) {
+  const bool record = recording(self, {&other});
+  check_inplace_allowed(self, op.name, record);
+  if (!record) {
     call_out(op, {self, other}, std::move(attrs), self);
     return self;
   }
@@ -59,20 +62,32 @@ Tensor& binary_inplace(Tensor& self, const OpDef& op, const Tensor& other, Attrs
   return adopt(self, result.to(self.dtype()), op.name);
 }
 
+// As call_out: a float result may not be written into an integer tensor, nor a non-bool one into a bool tensor.
+void check_castable(const Tensor& self, const Tensor& value, std::string_view op) {
+  const bool narrows = (is_floating(value.dtype()) && !is_floating(self.dtype())) ||
+                       (self.dtype() == DType::b8 && value.dtype() != DType::b8);
+  EMBER_CHECK(!narrows, DTypeError, op, ": result type ", value.dtype(), " can't be cast to the desired output type ",
+              self.dtype());
+}
+
 // The general form: self <- f(self).
 template <class F>
 Tensor& unary_inplace(Tensor& self, std::string_view op, std::initializer_list<const Tensor*> others, const F& f) {
-  check_inplace_allowed(self, op);
-  if (!recording(self, others)) {
+  const bool record = recording(self, others);
+  check_inplace_allowed(self, op, record);
+  if (!record) {
     autograd::NoGradGuard no_grad;
     Tensor value = f(self);
+    check_castable(self, value, op);
     EMBER_CHECK(value.sizes() == self.sizes(), ShapeError, op, ": output with shape ", shape_str(self.sizes()),
                 " doesn't match the broadcast shape ", shape_str(value.sizes()));
     detail::copy_into(self, value);
     self.bump_version();
     return self;
   }
-  return adopt(self, f(self.clone()).to(self.dtype()), op);
+  Tensor value = f(self.clone());
+  check_castable(self, value, op);
+  return adopt(self, value.to(self.dtype()), op);
 }
 
 }  // namespace
@@ -89,7 +104,7 @@ Tensor& Tensor::div_(const Tensor& other) {
 Tensor& Tensor::div_(Scalar other) { return div_(detail::wrap_scalar(other)); }
 
 Tensor& Tensor::fill_(Scalar value) {
-  check_inplace_allowed(*this, "fill_");
+  check_inplace_allowed(*this, "fill_", requires_grad());
   {
     autograd::NoGradGuard no_grad;
     detail::copy_into(*this, detail::wrap_scalar(value));

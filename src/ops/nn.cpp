@@ -1,8 +1,751 @@
+// nn functional: softmax family, normalization, dropout, losses, attention.
+// Fused OpDefs where the op is hot (softmax, log_softmax, layer_norm,
+// batch_norm) or checks data (nll_loss); everything else is a composite of
+// primitives and inherits autograd, tracing and export from them.
+#include "ember/ops/nn.h"
+
+#include <cmath>
+#include <limits>
+
+#include "ember/ops/binary.h"
+#include "ember/ops/creation.h"
+#include "ember/ops/linalg.h"
+#include "ember/ops/reduce.h"
+#include "ember/ops/shape.h"
+#include "ember/ops/unary.h"
+#include "elementwise.h"
 #include "registry.h"
 
 namespace ember {
+using namespace detail;
 
-static const OpDef* const knnOps[] = {nullptr};
-std::span<const OpDef* const> nn_ops() { return std::span<const OpDef* const>(knnOps, 0); }
+extern const OpDef nll_loss_op, nll_loss_backward_op;
+
+namespace {
+
+// A contiguous tensor seen as [outer, size, inner] around one dim.
+struct DimLayout {
+  int64_t outer = 1, size = 1, inner = 1;
+};
+DimLayout layout_around(const Shape& sizes, int64_t dim) {
+  DimLayout l;
+  for (int64_t d = 0; d < int64_t(sizes.size()); ++d) {
+    if (d < dim) l.outer *= sizes[size_t(d)];
+    else if (d == dim) l.size = sizes[size_t(d)];
+    else l.inner *= sizes[size_t(d)];
+  }
+  return l;
+}
+
+// Rows per parallel task so that a task touches about kElementwiseGrain elements.
+int64_t row_grain(int64_t row_elems) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(row_elems, 1)); }
+
+// t as a contiguous tensor of `dtype`, without recording autograd (kernels only read it).
+Tensor dense(const Tensor& t, DType dtype) {
+  if (t.is_contiguous() && t.dtype() == dtype) return t;
+  Tensor out = Tensor::empty(t.sizes(), dtype);
+  copy_into(out, t);
+  return out;
+}
+std::vector<double> values_f64(const Tensor& t) {
+  if (!t.defined()) return {};
+  const Tensor d = dense(t, DType::f64);
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+// An optional per-feature parameter as a contiguous buffer of the compute type.
+template <class C>
+Tensor param_buffer(const Tensor& t) {
+  return t.defined() ? dense(t, dtype_v<C>) : Tensor();
+}
+template <class C>
+const C* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data_ptr<C>() : nullptr;
+}
+
+// bf16/f16 as float32, for backward formulas that span several ops: PyTorch's
+// fused backward kernels compute in float and round once.
+Tensor upcast(const Tensor& t) {
+  return t.dtype() == DType::bf16 || t.dtype() == DType::f16 ? to_dtype(t, DType::f32) : t;
+}
+
+// ---- softmax, log_softmax ----
+
+std::vector<TensorMeta> infer_softmax(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in, op.name);
+  wrap_dim(attrs.i("dim"), in[0].dim(), op.name);
+  EMBER_CHECK(is_floating(in[0].dtype()), DTypeError, op.name, ": expected a floating point input, got ",
+              in[0].dtype());
+  return {meta_of(in[0])};
+}
+
+// One [n, inner] block: softmax (or log_softmax) over n for each inner position.
+// The max is subtracted before exp so that large inputs do not overflow.
+template <bool Log, class T, class C>
+void softmax_block(const T* x, T* y, int64_t n, int64_t inner, C* buf, C* mx, C* total) {
+  if (inner == 1) {  // the hot case (last dim): scalar reductions over a contiguous row
+    C m = -std::numeric_limits<C>::infinity();
+    for (int64_t k = 0; k < n; ++k) m = std::max(m, C(x[k]));
+    C s = 0;
+    for (int64_t k = 0; k < n; ++k) {
+      buf[k] = std::exp(C(x[k]) - m);
+      s += buf[k];
+    }
+    if constexpr (Log) {
+      const C shift = m + std::log(s);
+      for (int64_t k = 0; k < n; ++k) y[k] = T(C(x[k]) - shift);
+    } else {
+      const C r = C(1) / s;
+      for (int64_t k = 0; k < n; ++k) y[k] = T(buf[k] * r);
+    }
+    return;
+  }
+  // Other dims: the contiguous inner positions are reduced side by side.
+  std::fill(mx, mx + inner, -std::numeric_limits<C>::infinity());
+  std::fill(total, total + inner, C(0));
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = 0; j < inner; ++j) mx[j] = std::max(mx[j], C(x[k * inner + j]));
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = 0; j < inner; ++j) {
+      const C e = std::exp(C(x[k * inner + j]) - mx[j]);
+      buf[k * inner + j] = e;
+      total[j] += e;
+    }
+  if constexpr (Log) {
+    for (int64_t j = 0; j < inner; ++j) total[j] = mx[j] + std::log(total[j]);
+    for (int64_t k = 0; k < n; ++k)
+      for (int64_t j = 0; j < inner; ++j) y[k * inner + j] = T(C(x[k * inner + j]) - total[j]);
+  } else {
+    for (int64_t j = 0; j < inner; ++j) total[j] = C(1) / total[j];
+    for (int64_t k = 0; k < n; ++k)
+      for (int64_t j = 0; j < inner; ++j) y[k * inner + j] = T(buf[k * inner + j] * total[j]);
+  }
+}
+
+template <bool Log>
+void softmax_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor x = dense(in[0], in[0].dtype());
+  if (x.numel() == 0) return;
+  const DimLayout l = layout_around(x.sizes(), wrap_dim(attrs.i("dim"), x.dim(), "softmax"));
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const T* src = x.data_ptr<T>();
+      T* dst = out[0].data_ptr<T>();
+      const int64_t block = l.size * l.inner;
+      parallel_for(0, l.outer, row_grain(block), [&](int64_t b, int64_t e) {
+        std::vector<C> buf(static_cast<size_t>(block)), mx(static_cast<size_t>(l.inner)),
+            total(static_cast<size_t>(l.inner));
+        for (int64_t o = b; o < e; ++o)
+          softmax_block<Log>(src + o * block, dst + o * block, l.size, l.inner, buf.data(), mx.data(), total.data());
+      });
+    }
+  });
+}
+
+// ---- normalization ----
+
+// Note [Reduced-precision statistics]
+// For bf16/f16 inputs PyTorch computes the batch statistics in float but
+// stores the mean and 1/std it normalizes with (and saves for backward) in
+// the input's dtype. Rounding them the same way keeps the results within a
+// unit in the last place of PyTorch's instead of several.
+
+// Gradients of y = xhat * weight + bias where xhat = (x - mean) / sqrt(var + eps)
+// over `dims` (biased variance), written in Ember ops so that they are
+// differentiable again. `weight` is already shaped to broadcast against x;
+// weight/bias gradients are reduced to `param_view` and returned as `param_shape`.
+TensorList normalize_backward(const BackwardContext& c, const Tensor& x_in, const Tensor& g_in, const Tensor& weight,
+                              const Shape& dims, double eps, const Shape& param_view, size_t weight_index) {
+  const DType dt = x_in.dtype();
+  // The formula spans several ops: run it in float32 for bf16/f16, as PyTorch's
+  // fused kernel does. PyTorch saves the statistics in the input's dtype, so
+  // they are rounded to it here too (see Note [Reduced-precision statistics]).
+  const Tensor x = upcast(x_in), g = upcast(g_in);
+  const DType ct = x.dtype();
+  auto stat = [&](const Tensor& t) { return ct != dt ? to_dtype(to_dtype(t, dt), ct) : t; };
+  double n = 1;
+  for (int64_t d : dims) n *= double(x.size(d));
+  const Tensor mean = sum(x, dims, true) * (1.0 / n);
+  const Tensor rstd = stat(rsqrt(sum((x - mean) * (x - mean), dims, true) * (1.0 / n) + eps));
+  const Tensor xhat = (x - stat(mean)) * rstd;
+  TensorList grads(c.num_inputs());
+  if (c.needs_grad(0)) {
+    const Tensor gx = weight.defined() ? g * to_dtype(weight, ct) : g;
+    const Tensor dx = rstd * (gx - sum(gx, dims, true) * (1.0 / n) - xhat * (sum(gx * xhat, dims, true) * (1.0 / n)));
+    grads[0] = to_dtype(dx, dt);
+  }
+  const size_t wi = weight_index, bi = weight_index + 1;
+  if (c.needs_grad(wi))
+    grads[wi] = to_dtype(reshape(sum_to(g * xhat, param_view), c.input_meta(wi).sizes), c.input_meta(wi).dtype);
+  if (c.needs_grad(bi))
+    grads[bi] = to_dtype(reshape(sum_to(g, param_view), c.input_meta(bi).sizes), c.input_meta(bi).dtype);
+  return grads;
+}
+
+void check_param(const OpDef& op, const Tensor& t, std::string_view name, const Shape& expected) {
+  if (!t.defined()) return;
+  EMBER_CHECK(is_floating(t.dtype()), DTypeError, op.name, ": ", name, " must be floating point, got ", t.dtype());
+  EMBER_CHECK(t.sizes() == expected, ShapeError, op.name, ": ", name, " of shape ", shape_str(t.sizes()),
+              " does not match the expected shape ", shape_str(expected));
+}
+
+// layer_norm(x, weight, bias): normalizes over the trailing normalized_shape dims.
+std::vector<TensorMeta> infer_layer_norm(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(1), op.name);
+  const Tensor& x = in[0];
+  const Shape& ns = attrs.ints("normalized_shape");
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, op.name, ": expected a floating point input, got ", x.dtype());
+  const int64_t k = int64_t(ns.size());
+  const bool matches = k >= 1 && k <= x.dim() && std::equal(ns.begin(), ns.end(), x.sizes().end() - k);
+  EMBER_CHECK(matches, ShapeError, op.name, ": normalized_shape ", shape_str(ns),
+              " does not match the last dims of input of shape ", shape_str(x.sizes()));
+  check_param(op, in[1], "weight", ns);
+  check_param(op, in[2], "bias", ns);
+  return {meta_of(x)};
+}
+
+void layer_norm_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor x = dense(in[0], in[0].dtype());
+  if (x.numel() == 0) return;
+  const int64_t n = shape_numel(attrs.ints("normalized_shape"));
+  const int64_t rows = x.numel() / n;
+  const double eps = attrs.f("eps");
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const Tensor wt = param_buffer<C>(in[1]), bt = param_buffer<C>(in[2]);
+      const C* w = data_or_null<C>(wt);
+      const C* b = data_or_null<C>(bt);
+      const T* src = x.data_ptr<T>();
+      T* dst = out[0].data_ptr<T>();
+      parallel_for(0, rows, row_grain(n), [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const T* xr = src + r * n;
+          T* yr = dst + r * n;
+          // Two passes in double: the variance of a long row stays accurate.
+          double s = 0;
+          for (int64_t j = 0; j < n; ++j) s += double(C(xr[j]));
+          const double mean = s / double(n);
+          double ss = 0;
+          for (int64_t j = 0; j < n; ++j) {
+            const double d = double(C(xr[j])) - mean;
+            ss += d * d;
+          }
+          const C m = C(mean), rstd = C(1.0 / std::sqrt(ss / double(n) + eps));
+          for (int64_t j = 0; j < n; ++j) {
+            C v = (C(xr[j]) - m) * rstd;
+            if (w) v *= w[j];
+            if (b) v += b[j];
+            yr[j] = T(v);
+          }
+        }
+      });
+    }
+  });
+}
+
+TensorList layer_norm_backward(const BackwardContext& c, const TensorList& g) {
+  const Tensor& x = c.input(0);
+  const Shape& ns = c.attrs().ints("normalized_shape");
+  Shape dims;
+  for (int64_t d = x.dim() - int64_t(ns.size()); d < x.dim(); ++d) dims.push_back(d);
+  return normalize_backward(c, x, g[0], c.input(1), dims, c.attrs().f("eps"), ns, 1);
+}
+
+// batch_norm(x, weight, bias, running_mean, running_var): per channel (dim 1).
+std::vector<TensorMeta> infer_batch_norm(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(1), op.name);
+  const Tensor& x = in[0];
+  EMBER_CHECK(x.dim() >= 2, ShapeError, op.name, ": expected input of shape [N, C, *], got ",
+              shape_str(x.sizes()));
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, op.name, ": expected a floating point input, got ", x.dtype());
+  const Shape channels{x.size(1)};
+  check_param(op, in[1], "weight", channels);
+  check_param(op, in[2], "bias", channels);
+  check_param(op, in[3], "running_mean", channels);
+  check_param(op, in[4], "running_var", channels);
+  if (attrs.b("training")) {
+    EMBER_CHECK(x.numel() / std::max<int64_t>(x.size(1), 1) > 1, ValueError, op.name,
+                ": expected more than 1 value per channel when training, got input of shape ", shape_str(x.sizes()));
+  } else {
+    EMBER_CHECK(in[3].defined() && in[4].defined(), ValueError, op.name,
+                ": running_mean and running_var are required in evaluation mode");
+  }
+  return {meta_of(x)};
+}
+
+// Training mode also updates running_mean/running_var in place (momentum,
+// unbiased variance), as PyTorch's kernel does, so a replayed graph does too.
+void batch_norm_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor x = dense(in[0], in[0].dtype());
+  const int64_t batch = x.size(0), channels = x.size(1);
+  const int64_t spatial = channels == 0 || batch == 0 ? 0 : x.numel() / (batch * channels);
+  const int64_t count = batch * spatial;
+  const bool training = attrs.b("training");
+  const double eps = attrs.f("eps");
+  if (channels == 0) return;
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const T* src = x.data_ptr<T>();
+      T* dst = out[0].data_ptr<T>();
+      const size_t nc = size_t(channels);
+      std::vector<double> mean(nc), var(nc);
+      if (training) {
+        parallel_for(0, channels, 1, [&](int64_t cb, int64_t ce) {
+          for (int64_t ch = cb; ch < ce; ++ch) {
+            double s = 0;
+            for (int64_t b = 0; b < batch; ++b) {
+              const T* p = src + (b * channels + ch) * spatial;
+              for (int64_t j = 0; j < spatial; ++j) s += double(C(p[j]));
+            }
+            const double m = s / double(count);
+            double ss = 0;
+            for (int64_t b = 0; b < batch; ++b) {
+              const T* p = src + (b * channels + ch) * spatial;
+              for (int64_t j = 0; j < spatial; ++j) {
+                const double d = double(C(p[j])) - m;
+                ss += d * d;
+              }
+            }
+            mean[size_t(ch)] = m;
+            var[size_t(ch)] = ss / double(count);
+          }
+        });
+        const double momentum = attrs.f("momentum");
+        const double unbias = double(count) / double(count - 1);
+        for (size_t k : {3u, 4u}) {
+          if (!in[k].defined()) continue;
+          Tensor running = in[k];
+          const std::vector<double> old = values_f64(running);
+          std::vector<double> updated(old.size());
+          for (size_t ch = 0; ch < old.size(); ++ch)
+            updated[ch] = (1 - momentum) * old[ch] + momentum * (k == 3 ? mean[ch] : var[ch] * unbias);
+          copy_into(running, tensor(updated, {channels}, DType::f64));
+          running.bump_version();
+        }
+      } else {
+        mean = values_f64(in[3]);
+        var = values_f64(in[4]);
+      }
+      const std::vector<double> w = values_f64(in[1]), b = values_f64(in[2]);
+      // y = x * alpha + beta per channel, as PyTorch's batch_norm_cpu_transform_input.
+      std::vector<C> alpha(nc), beta(nc);
+      for (size_t ch = 0; ch < nc; ++ch) {
+        double invstd = 1.0 / std::sqrt(var[ch] + eps);
+        if constexpr (!std::is_same_v<T, C>) {  // See Note [Reduced-precision statistics]
+          if (training) {
+            mean[ch] = double(C(T(C(mean[ch]))));
+            invstd = double(C(T(C(invstd))));
+          }
+        }
+        const double a = (w.empty() ? 1.0 : w[ch]) * invstd;
+        alpha[ch] = C(a);
+        beta[ch] = C((b.empty() ? 0.0 : b[ch]) - mean[ch] * a);
+      }
+      parallel_for(0, batch * channels, row_grain(spatial), [&](int64_t rb, int64_t re) {
+        for (int64_t r = rb; r < re; ++r) {
+          const C a = alpha[size_t(r % channels)], s = beta[size_t(r % channels)];
+          const T* p = src + r * spatial;
+          T* q = dst + r * spatial;
+          for (int64_t j = 0; j < spatial; ++j) q[j] = T(C(p[j]) * a + s);
+        }
+      });
+    }
+  });
+}
+
+TensorList batch_norm_backward(const BackwardContext& c, const TensorList& g) {
+  const Tensor& x = c.input(0);
+  Shape param_view{x.size(1)};  // [C, 1, ..., 1]: broadcasts against [N, C, *]
+  for (int64_t d = 2; d < x.dim(); ++d) param_view.push_back(1);
+  const Tensor w = c.input(1).defined() ? reshape(c.input(1), param_view) : Tensor();
+  const double eps = c.attrs().f("eps");
+  if (c.attrs().b("training")) {
+    Shape dims{0};
+    for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+    return normalize_backward(c, x, g[0], w, dims, eps, param_view, 1);
+  }
+  // Evaluation: an affine map of x with fixed statistics.
+  const Tensor rstd = rsqrt(reshape(c.input(4), param_view) + eps);
+  TensorList grads(c.num_inputs());
+  if (c.needs_grad(0)) grads[0] = to_dtype(w.defined() ? g[0] * (w * rstd) : g[0] * rstd, x.dtype());
+  if (c.needs_grad(1)) {
+    const Tensor xhat = (x - reshape(c.input(3), param_view)) * rstd;
+    grads[1] = to_dtype(reshape(sum_to(g[0] * xhat, param_view), {x.size(1)}), c.input_meta(1).dtype);
+  }
+  if (c.needs_grad(2)) grads[2] = to_dtype(reshape(sum_to(g[0], param_view), {x.size(1)}), c.input_meta(2).dtype);
+  return grads;
+}
+
+// ---- nll_loss ----
+
+int64_t reduction_code(Reduction r) { return int64_t(r); }
+
+// Shape of class-index targets for `input`: input's shape without the class dim.
+Shape class_target_shape(const Shape& input) {
+  Shape s = input;
+  if (s.size() == 1) return {};
+  s.erase(s.begin() + 1);
+  return s;
+}
+int64_t class_count(const Shape& input) { return input.size() == 1 ? input[0] : input[1]; }
+
+void check_class_target(std::string_view op, const Shape& input, const Tensor& target) {
+  EMBER_CHECK(!input.empty(), ShapeError, op, ": expected input of shape [C], [N, C] or [N, C, d1, ...], got ",
+              shape_str(input));
+  EMBER_CHECK(target.dtype() == DType::i64, DTypeError, op,
+              ": expected class-index target of dtype int64, got ", target.dtype());
+  const Shape expected = class_target_shape(input);
+  EMBER_CHECK(target.sizes() == expected, ShapeError, op, ": target of shape ", shape_str(target.sizes()),
+              " does not match input of shape ", shape_str(input), " (expected target shape ",
+              shape_str(expected), ")");
+}
+
+// nll_loss(log_probs, target, weight) -> (loss, total_weight). total_weight is
+// the sum of the weights of the non-ignored targets (the mean's divisor).
+std::vector<TensorMeta> infer_nll_loss(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(2), op.name);
+  EMBER_CHECK(is_floating(in[0].dtype()), DTypeError, op.name, ": expected floating point log-probabilities, got ",
+              in[0].dtype());
+  check_class_target(op.name, in[0].sizes(), in[1]);
+  check_param(op, in[2], "weight", {class_count(in[0].sizes())});
+  const bool none = Reduction(attrs.i("reduction")) == Reduction::none;
+  return {{none ? in[1].sizes() : Shape{}, in[0].dtype()}, {{}, in[0].dtype()}};
+}
+
+// Data check, serial and before any write: every target is a class or ignore_index.
+void check_targets(std::string_view op, const int64_t* t, int64_t count, int64_t classes, int64_t ignore) {
+  for (int64_t i = 0; i < count; ++i)
+    EMBER_CHECK(t[i] == ignore || (t[i] >= 0 && t[i] < classes), IndexError, op, ": target ", t[i],
+                " is out of bounds for ", classes, " classes");
+}
+
+// The [batch, classes, spatial] view of nll_loss's input.
+struct ClassLayout {
+  int64_t batch, classes, spatial;
+};
+ClassLayout class_layout(const Shape& input) {
+  if (input.size() == 1) return {1, input[0], 1};
+  const int64_t spatial = shape_numel(std::span(input).subspan(2));
+  return {input[0], input[1], spatial};
+}
+
+void nll_loss_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor x = dense(in[0], in[0].dtype()), target = dense(in[1], DType::i64);
+  const ClassLayout l = class_layout(x.sizes());
+  const int64_t count = l.batch * l.spatial, ignore = attrs.i("ignore_index");
+  const int64_t* t = target.data_ptr<int64_t>();
+  check_targets("nll_loss", t, count, l.classes, ignore);
+  const std::vector<double> w = values_f64(in[2]);
+  const Reduction reduction = Reduction(attrs.i("reduction"));
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      const T* p = x.data_ptr<T>();
+      T* loss = out[0].data_ptr<T>();
+      double total = 0, total_weight = 0;
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t b = i / l.spatial, s = i % l.spatial;
+        double v = 0;
+        if (t[i] != ignore) {
+          const double wi = w.empty() ? 1.0 : w[size_t(t[i])];
+          v = -wi * double(compute_t<T>(p[(b * l.classes + t[i]) * l.spatial + s]));
+          total_weight += wi;
+        }
+        if (reduction == Reduction::none) loss[i] = T(compute_t<T>(v));
+        total += v;
+      }
+      if (reduction == Reduction::mean) loss[0] = T(compute_t<T>(total / total_weight));
+      else if (reduction == Reduction::sum) loss[0] = T(compute_t<T>(total));
+      *out[1].data_ptr<T>() = T(compute_t<T>(total_weight));
+    }
+  });
+}
+
+// nll_loss_backward(grad_output, target, weight, total_weight) -> grad of the
+// log-probabilities. Linear in grad_output, so its own gradient is nll_loss.
+std::vector<TensorMeta> infer_nll_loss_backward(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(2), op.name);
+  const Shape& input_shape = attrs.ints("input_shape");
+  EMBER_CHECK(is_floating(in[0].dtype()), DTypeError, op.name, ": expected a floating point grad_output, got ",
+              in[0].dtype());
+  check_class_target(op.name, input_shape, in[1]);
+  check_param(op, in[2], "weight", {class_count(input_shape)});
+  const bool none = Reduction(attrs.i("reduction")) == Reduction::none;
+  EMBER_CHECK(none || (in[3].defined() && in[3].numel() == 1), ValueError, op.name,
+              ": total_weight is required for reduction mean and sum");
+  const Shape expected = none ? class_target_shape(input_shape) : Shape{};
+  EMBER_CHECK(in[0].sizes() == expected, ShapeError, op.name, ": grad_output of shape ", shape_str(in[0].sizes()),
+              " does not match the loss shape ", shape_str(expected));
+  return {{input_shape, in[0].dtype()}};
+}
+
+void nll_loss_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor g = dense(in[0], in[0].dtype()), target = dense(in[1], DType::i64);
+  const ClassLayout l = class_layout(attrs.ints("input_shape"));
+  const int64_t count = l.batch * l.spatial, ignore = attrs.i("ignore_index");
+  const int64_t* t = target.data_ptr<int64_t>();
+  check_targets("nll_loss_backward", t, count, l.classes, ignore);
+  const std::vector<double> w = values_f64(in[2]);
+  const Reduction reduction = Reduction(attrs.i("reduction"));
+  const double divisor = reduction == Reduction::mean ? values_f64(in[3])[0] : 1.0;
+  visit_dtype(out[0].dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      const T* gp = g.data_ptr<T>();
+      T* gx = out[0].data_ptr<T>();
+      std::fill(gx, gx + out[0].numel(), T(0));
+      for (int64_t i = 0; i < count; ++i) {
+        if (t[i] == ignore) continue;
+        const int64_t b = i / l.spatial, s = i % l.spatial;
+        const double wi = w.empty() ? 1.0 : w[size_t(t[i])];
+        const double gi = double(compute_t<T>(gp[reduction == Reduction::none ? i : 0]));
+        gx[(b * l.classes + t[i]) * l.spatial + s] = T(compute_t<T>(-wi * gi / divisor));
+      }
+    }
+  });
+}
+
+// ---- dropout ----
+
+// 0 with probability p, else 1 / (1 - p); element i depends only on (seed, offset, i).
+Tensor dropout_mask(const Shape& sizes, DType dtype, double p, Generator* gen) {
+  Tensor mask = Tensor::empty(sizes, dtype);
+  Generator& g = gen ? *gen : default_generator();
+  const uint64_t seed = g.seed(), first = g.reserve(uint64_t(mask.numel()));
+  const double scale = 1.0 / (1.0 - p);
+  visit_dtype(dtype, [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      T* m = mask.data_ptr<T>();
+      const T keep = T(compute_t<T>(scale)), drop = T(0);
+      parallel_for(0, mask.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) m[i] = random_uniform_f64(seed, first, uint64_t(i)) < p ? drop : keep;
+      });
+    }
+  });
+  return mask;
+}
+
+Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
+  switch (reduction) {
+    case Reduction::none: return loss;
+    case Reduction::sum: return sum(loss);
+    case Reduction::mean: return mean(loss);
+  }
+  EMBER_INTERNAL_ASSERT(false, "unknown reduction");
+}
+
+// weight [C] reshaped to broadcast along the class dim of an input of rank `ndim`.
+Tensor class_weight_view(const Tensor& weight, int64_t ndim, int64_t class_dim) {
+  Shape s(size_t(ndim), 1);
+  s[size_t(class_dim)] = weight.numel();
+  return reshape(weight, s);
+}
+
+}  // namespace
+
+const OpDef softmax_op{
+    .name = "softmax", .inputs = {"self"}, .infer = infer_softmax, .cpu = softmax_kernel<false>,
+    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
+      const Tensor y = upcast(c.output(0)), gy = upcast(g[0]);
+      return {to_dtype(y * (gy - sum(gy * y, {c.attrs().i("dim")}, true)), g[0].dtype())};
+    },
+    .saves = Saves::outputs, .onnx = "Softmax", .reference = "softmax"};
+const OpDef log_softmax_op{
+    .name = "log_softmax", .inputs = {"self"}, .infer = infer_softmax, .cpu = softmax_kernel<true>,
+    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
+      const Tensor gy = upcast(g[0]);
+      return {to_dtype(gy - exp(upcast(c.output(0))) * sum(gy, {c.attrs().i("dim")}, true), g[0].dtype())};
+    },
+    .saves = Saves::outputs, .onnx = "LogSoftmax", .reference = "log_softmax"};
+const OpDef layer_norm_op{.name = "layer_norm", .inputs = {"self", "weight", "bias"}, .infer = infer_layer_norm,
+                          .cpu = layer_norm_kernel, .backward = layer_norm_backward, .saves = Saves::inputs,
+                          .onnx = "LayerNormalization", .reference = "layer_norm"};
+const OpDef batch_norm_op{.name = "batch_norm",
+                          .inputs = {"self", "weight", "bias", "running_mean", "running_var"},
+                          .infer = infer_batch_norm, .cpu = batch_norm_kernel, .backward = batch_norm_backward,
+                          .saves = Saves::inputs, .onnx = "BatchNormalization", .reference = "batch_norm",
+                          .integer_inputs = {3, 4}};  // running statistics are buffers, never differentiated
+const OpDef nll_loss_op{
+    .name = "nll_loss", .inputs = {"self", "target", "weight"}, .infer = infer_nll_loss, .cpu = nll_loss_kernel,
+    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
+      if (!c.needs_grad(0)) return {};
+      Attrs attrs = c.attrs();
+      attrs.set("input_shape", c.input_meta(0).sizes);
+      // total_weight does not depend on the input: its gradient (g[1]) is dropped.
+      return {call(nll_loss_backward_op, {g[0], c.input(1), c.input(2), c.output(1)}, std::move(attrs))[0]};
+    },
+    .saves = Saves::both, .onnx = "NegativeLogLikelihoodLoss", .reference = "nll_loss",
+    .integer_inputs = {1, 2}};  // the class weight is a constant, as in PyTorch
+const OpDef nll_loss_backward_op{
+    .name = "nll_loss_backward", .inputs = {"grad_output", "target", "weight", "total_weight"},
+    .infer = infer_nll_loss_backward, .cpu = nll_loss_backward_kernel,
+    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
+      Attrs attrs = c.attrs();
+      return {call(nll_loss_op, {g[0], c.input(1), c.input(2)}, std::move(attrs))[0]};
+    },
+    .saves = Saves::inputs, .not_exportable = "gradient of nll_loss; exported graphs are inference graphs",
+    .reference = "nll_loss_backward", .integer_inputs = {1, 2, 3}};
+
+Tensor softmax(const Tensor& x, int64_t dim) { return call(softmax_op, {x}, {{"dim", dim}})[0]; }
+Tensor log_softmax(const Tensor& x, int64_t dim) { return call(log_softmax_op, {x}, {{"dim", dim}})[0]; }
+
+Tensor layer_norm(const Tensor& x, Shape normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  return call(layer_norm_op, {x, weight, bias}, {{"normalized_shape", std::move(normalized_shape)}, {"eps", eps}})[0];
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  return call(batch_norm_op, {x, weight, bias, running_mean, running_var},
+              {{"training", training}, {"momentum", momentum}, {"eps", eps}})[0];
+}
+
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  EMBER_CHECK(x.dim() >= 2, ShapeError, "group_norm: expected input of shape [N, C, *], got ", shape_str(x.sizes()));
+  const int64_t channels = x.size(1);
+  EMBER_CHECK(num_groups > 0 && channels % num_groups == 0, ValueError, "group_norm: ", channels,
+              " channels are not divisible into ", num_groups, " groups");
+  for (const Tensor* p : {&weight, &bias})
+    EMBER_CHECK(!p->defined() || p->sizes() == Shape{channels}, ShapeError, "group_norm: ",
+                p == &weight ? "weight" : "bias", " of shape ", shape_str(p->sizes()), " does not match ",
+                channels, " channels");
+  // Each (sample, group) is one layer_norm row; the affine part is per channel.
+  const int64_t group_size = x.numel() / std::max<int64_t>(x.size(0) * num_groups, 1);
+  Tensor y = reshape(layer_norm(reshape(x, {x.size(0), num_groups, group_size}), {group_size}, {}, {}, eps),
+                     x.sizes());
+  Shape view{channels};
+  for (int64_t d = 2; d < x.dim(); ++d) view.push_back(1);
+  if (weight.defined()) y = y * reshape(weight, view);
+  if (bias.defined()) y = y + reshape(bias, view);
+  return y;
+}
+
+Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+  EMBER_CHECK(p >= 0 && p <= 1, ValueError, "dropout: probability has to be between 0 and 1, but got ", p);
+  EMBER_CHECK(is_floating(x.dtype()), DTypeError, "dropout: expected a floating point input, got ", x.dtype());
+  if (!training || p == 0 || x.numel() == 0) return x;
+  if (p == 1) return x * zeros({}, x.dtype());  // keeps the graph; the gradient is 0
+  return x * dropout_mask(x.sizes(), x.dtype(), p, gen);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOptions& options) {
+  return call(nll_loss_op, {log_probs, target, options.weight},
+              {{"reduction", reduction_code(options.reduction)}, {"ignore_index", options.ignore_index}})[0];
+}
+
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& options) {
+  const double smoothing = options.label_smoothing;
+  EMBER_CHECK(smoothing >= 0 && smoothing <= 1, ValueError, "cross_entropy: label_smoothing must be in [0, 1], got ",
+              smoothing);
+  EMBER_CHECK(input.dim() >= 1, ShapeError, "cross_entropy: expected input of shape [C], [N, C] or [N, C, d1, ...], got ",
+              shape_str(input.sizes()));
+  const int64_t class_dim = input.dim() == 1 ? 0 : 1;
+  const int64_t classes = input.size(class_dim);
+  const Tensor logp = log_softmax(input, class_dim);
+  const Tensor weight = options.weight.defined() ? class_weight_view(options.weight, input.dim(), class_dim) : Tensor();
+  if (is_floating(target.dtype())) {  // class probabilities
+    EMBER_CHECK(target.sizes() == input.sizes(), ShapeError, "cross_entropy: probability target of shape ",
+                shape_str(target.sizes()), " does not match input of shape ", shape_str(input.sizes()));
+    const Tensor t = smoothing > 0 ? target * (1 - smoothing) + smoothing / double(classes) : target;
+    const Tensor loss = -sum(weight.defined() ? logp * t * weight : logp * t, {class_dim});
+    return reduce_loss(loss, options.reduction);  // mean: over the batch elements, not the weights
+  }
+  check_class_target("cross_entropy", input.sizes(), target);
+  const TensorList nll = call(nll_loss_op, {logp, target, options.weight},
+                              {{"reduction", reduction_code(options.reduction)},
+                               {"ignore_index", options.ignore_index}});
+  if (smoothing == 0) return nll[0];
+  // Label smoothing spreads `smoothing` uniformly over the classes (PyTorch's
+  // cross_entropy_loss_label_smoothing); ignored targets contribute nothing.
+  const Tensor smooth =
+      masked_fill(-sum(weight.defined() ? logp * weight : logp, {class_dim}), eq(target, options.ignore_index), 0);
+  Tensor ret;
+  switch (options.reduction) {
+    case Reduction::none: ret = smooth; break;
+    case Reduction::sum: ret = sum(smooth); break;
+    case Reduction::mean: ret = sum(smooth) / nll[1]; break;  // divided by the total weight, as the nll term
+  }
+  return nll[0] * (1 - smoothing) + ret * (smoothing / double(classes));
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  const Tensor d = input - target;
+  return reduce_loss(d * d, reduction);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+  return reduce_loss(abs(input - target), reduction);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, double beta) {
+  EMBER_CHECK(beta >= 0, ValueError, "smooth_l1_loss: beta must be non-negative, got ", beta);
+  if (beta == 0) return l1_loss(input, target, reduction);
+  // With a = |d| and m = min(a, beta): m * (a - m / 2) / beta is 0.5 d^2 / beta
+  // below beta and a - beta / 2 above it, with no branch per element.
+  const Tensor a = abs(input - target);
+  const Tensor m = clamp(a, std::nullopt, beta);
+  return reduce_loss(m * (a - m * 0.5) / beta, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
+                                        const BCEWithLogitsOptions& options) {
+  EMBER_CHECK(input.sizes() == target.sizes(), ShapeError, "binary_cross_entropy_with_logits: target of shape ",
+              shape_str(target.sizes()), " does not match input of shape ", shape_str(input.sizes()));
+  // -log(sigmoid(x)) = log(1 + exp(-x)) = m + log(exp(-m) + exp(-x - m)) with
+  // m = max(-x, 0): no exp overflows for any x.
+  const Tensor m = clamp(-input, 0.0, std::nullopt);
+  const Tensor neg_log_sigmoid = m + log(exp(-m) + exp(-input - m));
+  const Tensor log_weight = options.pos_weight.defined() ? (options.pos_weight - 1) * target + 1 : Tensor();
+  Tensor loss = (1 - target) * input + (log_weight.defined() ? log_weight * neg_log_sigmoid : neg_log_sigmoid);
+  if (options.weight.defined()) loss = loss * options.weight;
+  return reduce_loss(loss, options.reduction);
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction, bool log_target) {
+  if (log_target) return reduce_loss(exp(target) * (target - input), reduction);
+  // xlogy(t, t) - t * input: a zero target contributes 0 (log of 1 in place of log 0).
+  const Tensor safe = masked_fill(target, eq(target, 0), 1);
+  return reduce_loss(target * log(safe) - target * input, reduction);
+}
+
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
+  constexpr std::string_view op = "scaled_dot_product_attention";
+  EMBER_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2, ShapeError, op,
+              ": query, key and value need at least 2 dims, got ", shape_str(q.sizes()), ", ", shape_str(k.sizes()),
+              ", ", shape_str(v.sizes()));
+  EMBER_CHECK(q.size(-1) == k.size(-1), ShapeError, op, ": query head dim ", q.size(-1), " does not match key head dim ",
+              k.size(-1), " (query ", shape_str(q.sizes()), ", key ", shape_str(k.sizes()), ")");
+  EMBER_CHECK(k.size(-2) == v.size(-2), ShapeError, op, ": key has ", k.size(-2), " positions but value has ",
+              v.size(-2), " (key ", shape_str(k.sizes()), ", value ", shape_str(v.sizes()), ")");
+  EMBER_CHECK(!(options.is_causal && options.attn_mask.defined()), ValueError, op,
+              ": an explicit attn_mask should not be set when is_causal is true");
+  EMBER_CHECK(options.dropout_p >= 0 && options.dropout_p <= 1, ValueError, op,
+              ": dropout_p has to be between 0 and 1, but got ", options.dropout_p);
+  const int64_t len_q = q.size(-2), len_k = k.size(-2);
+  const double scale = options.scale.value_or(1.0 / std::sqrt(double(q.size(-1))));
+  Tensor scores = matmul(q, transpose(k, -2, -1)) * scale;
+  const double neg_inf = -std::numeric_limits<double>::infinity();
+  if (options.is_causal) {
+    // Query i attends to keys 0..i (top-left aligned, as PyTorch).
+    std::vector<bool> future(static_cast<size_t>(len_q * len_k));
+    for (int64_t i = 0; i < len_q; ++i)
+      for (int64_t j = 0; j < len_k; ++j) future[size_t(i * len_k + j)] = j > i;
+    scores = masked_fill(scores, tensor(future, {len_q, len_k}), neg_inf);
+  }
+  if (const Tensor& mask = options.attn_mask; mask.defined()) {
+    EMBER_CHECK(mask.dtype() == DType::b8 || is_floating(mask.dtype()), DTypeError, op,
+                ": attn_mask must be bool or floating point, got ", mask.dtype());
+    EMBER_CHECK(broadcast_shapes(mask.sizes(), scores.sizes(), op) == scores.sizes(), ShapeError, op,
+                ": attn_mask of shape ", shape_str(mask.sizes()), " does not broadcast to the attention shape ",
+                shape_str(scores.sizes()));
+    scores = mask.dtype() == DType::b8 ? masked_fill(scores, logical_not(mask), neg_inf) : scores + mask;
+  }
+  Tensor attn = softmax(scores, -1);
+  if (options.dropout_p > 0) attn = dropout(attn, options.dropout_p, true, options.generator);
+  return matmul(attn, v);
+}
+
+static const OpDef* const kNnOps[] = {&softmax_op,    &log_softmax_op, &layer_norm_op,
+                                      &batch_norm_op, &nll_loss_op,    &nll_loss_backward_op};
+std::span<const OpDef* const> nn_ops() { return kNnOps; }
 
 }  // namespace ember

@@ -1,6 +1,6 @@
 // Printing in the format of PyTorch's repr:
 //   tensor([[1.0000, 2.5000],
-//           [3.0000, 4.0000]], dtype=float64, requires_grad=true)
+//           [3.0000, 4.0000]], dtype=float64, requires_grad=True)
 #include <cmath>
 #include <cstdio>
 #include <ostream>
@@ -101,7 +101,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   }
   if (dt != DType::f32 && dt != DType::i64 && dt != DType::b8) os << ", dtype=" << dt;
   if (t.grad_fn()) os << ", grad_fn=<" << t.grad_fn()->name() << ">";
-  else if (t.requires_grad()) os << ", requires_grad=true";
+  else if (t.requires_grad()) os << ", requires_grad=True";  // Python spelling, as PyTorch prints it
   return os << ")";
 }
 

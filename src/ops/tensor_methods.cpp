@@ -16,7 +16,7 @@ Tensor Tensor::permute(Shape dims) const { return ember::permute(*this, std::mov
 Tensor Tensor::transpose(int64_t a, int64_t b) const { return ember::transpose(*this, a, b); }
 Tensor Tensor::t() const {
   EMBER_CHECK(dim() <= 2, ShapeError, "t: expects a tensor with <= 2 dimensions, but it has ", dim());
-  return dim() < 2 ? *this : ember::transpose(*this, 0, 1);
+  return ember::transpose(*this, 0, dim() < 2 ? 0 : 1);  // a view even when nothing moves, as PyTorch
 }
 Tensor Tensor::slice(int64_t d, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step) const {
   return ember::slice(*this, d, start, stop, step);

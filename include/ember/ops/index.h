@@ -22,8 +22,10 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<int6
 Tensor take_along_dim(const Tensor& x, const Tensor& indices, std::optional<int64_t> dim = {});
 Tensor nonzero(const Tensor& x);  // [n, ndim] int64
 Tensor masked_select(const Tensor& x, const Tensor& mask);
+// NaN sorts as the largest value. Every sort is stable (equal values keep their order).
 ValuesIndices sort(const Tensor& x, int64_t dim = -1, bool descending = false, bool stable = true);
 Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false, bool stable = true);
+// The k values come out sorted even when sorted = false (any order is valid then).
 ValuesIndices topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true, bool sorted = true);
 
 }  // namespace ember

@@ -6,6 +6,7 @@
 
 #include "ember/core/generator.h"
 #include "ember/core/tensor.h"
+#include "ember/ops/reduce.h"  // ValuesIndices
 
 namespace ember {
 
@@ -51,7 +52,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 struct Pool2dOptions {
   Int2 kernel_size;
-  std::optional<Int2> stride;  // defaults to kernel_size
+  std::optional<Int2> stride = {};  // defaults to kernel_size
   Int2 padding = 0;
   Int2 dilation = 1;       // max pooling only
   bool ceil_mode = false;
@@ -65,15 +66,15 @@ Tensor avg_pool2d(const Tensor& x, Int2 kernel_size);
 Tensor adaptive_avg_pool2d(const Tensor& x, Int2 output_size);
 
 struct InterpolateOptions {
-  std::optional<Int2> size;
-  std::optional<std::pair<double, double>> scale_factor;
+  std::optional<Int2> size = {};
+  std::optional<std::pair<double, double>> scale_factor = {};
   std::string_view mode = "nearest";  // "nearest" or "bilinear"
   bool align_corners = false;         // bilinear only
 };
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 
 struct CrossEntropyOptions {
-  Tensor weight;               // per-class weights [C], optional
+  Tensor weight = {};          // per-class weights [C], optional
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::mean;
   double label_smoothing = 0.0;
@@ -81,7 +82,7 @@ struct CrossEntropyOptions {
 // target: class indices (int64, shape of input without dim 1) or probabilities (shape of input).
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& options = {});
 struct NllLossOptions {
-  Tensor weight;
+  Tensor weight = {};
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::mean;
 };
@@ -91,8 +92,8 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
                       double beta = 1.0);
 struct BCEWithLogitsOptions {
-  Tensor weight;
-  Tensor pos_weight;
+  Tensor weight = {};
+  Tensor pos_weight = {};
   Reduction reduction = Reduction::mean;
 };
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
@@ -100,10 +101,10 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
 Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::mean,
               bool log_target = false);
 struct AttentionOptions {
-  Tensor attn_mask;  // bool (true = attend) or float (added to scores), broadcastable to [..., L, S]
+  Tensor attn_mask = {};  // bool (true = attend) or float (added to scores), broadcastable to [..., L, S]
   double dropout_p = 0.0;
   bool is_causal = false;
-  std::optional<double> scale;  // default 1/sqrt(head_dim)
+  std::optional<double> scale = {};  // default 1/sqrt(head_dim)
   Generator* generator = nullptr;
 };
 // q [..., L, E], k [..., S, E], v [..., S, Ev] -> [..., L, Ev]

@@ -1,5 +1,12 @@
 #pragma once
-// Views and data movement. View functions return tensors sharing storage.
+// Views and data movement. view ... unflatten, as_strided and split/chunk/
+// unbind return tensors sharing storage with their input, as in PyTorch
+// (reshape and flatten copy when the strides allow no view); the others
+// return new tensors.
+//
+//   auto x = ember::arange(0, 6).reshape({2, 3});   // a view of arange's result
+//   auto y = ember::cat({x, ember::flip(x, {1})}, 1);  // [2, 6], a copy
+//   auto p = ember::pad(x.to(ember::DType::f32), {1, 1}, "reflect");
 #include <optional>
 #include <string_view>
 

@@ -1,0 +1,30 @@
+#pragma once
+// 2-d convolution kernels: oneDNN for float32 (bf16/f16 computed in float32),
+// direct loops for float64 and for shapes oneDNN does not take. Every pass is
+// described by the geometry of one forward convolution
+//   dst[n, o, oh, ow] = sum_{c, i, j} src[n, g*C/G + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] * w[o, c, i, j]
+// (g = o / (O/G)): conv_transpose2d is that convolution's backward-data pass.
+#include "ember/core/tensor.h"
+
+namespace ember::detail {
+
+struct ConvGeometry {
+  int64_t batch, in_channels, in_h, in_w;    // src [N, C, H, W]
+  int64_t out_channels, kernel_h, kernel_w;  // weight [O, C / groups, kh, kw]
+  int64_t out_h, out_w;                      // dst [N, O, OH, OW]
+  int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+};
+
+// dst = conv(src, weight) + bias (bias may be undefined). All tensors share one floating dtype.
+void conv2d_forward(const ConvGeometry& g, const Tensor& src, const Tensor& weight, const Tensor& bias, Tensor& dst);
+// grad_src = conv(., weight)^T applied to grad_dst, plus bias (may be undefined) per
+// channel: conv_transpose2d's forward.
+void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const Tensor& weight, const Tensor& bias,
+                          Tensor& grad_src);
+// grad_weight = d <grad_dst, conv(src, w)> / dw.
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight);
+
+// Contiguous data of t in dtype dt: t itself when it already is (or is undefined), else a copy.
+Tensor dense(const Tensor& t, DType dt);
+
+}  // namespace ember::detail

@@ -1,0 +1,259 @@
+// Bad calls to convolution, pooling and interpolation raise the right
+// ember::Error subclass with a message naming the op and the offending values.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "ember/ember.h"
+#include "reference.h"
+
+namespace ember {
+namespace {
+
+// Runs f, expects an exception of type E whose message contains `needle`.
+template <class E, class F>
+void expect_error(const F& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected an error containing \"" << needle << "\"";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong error type: " << e.what();
+  }
+}
+
+Pool2dOptions pool(Int2 kernel, Int2 stride, Int2 padding = 0) {
+  Pool2dOptions o;
+  o.kernel_size = kernel;
+  o.stride = stride;
+  o.padding = padding;
+  return o;
+}
+
+TEST(NnConvErrors, Conv2dChannelMismatch) {
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 3, 5, 5}), zeros({8, 4, 3, 3}));
+      },
+      "conv2d: input has 3 channels but weight expects 4 (weight [8, 4, 3, 3], groups 1)");
+}
+
+TEST(NnConvErrors, Conv2dGroupsMustDivideChannels) {
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 4, 5, 5}), zeros({3, 2, 3, 3}), {}, {.groups = 2});
+      },
+      "conv2d: groups 2 must divide the weight's 3 output channels");
+  expect_error<ShapeError>(
+      [] {
+        conv_transpose2d(zeros({1, 3, 5, 5}), zeros({3, 2, 3, 3}), {}, {.groups = 2});
+      },
+      "conv_transpose2d: groups 2 must divide the input's 3 channels");
+}
+
+TEST(NnConvErrors, Conv2dKernelLargerThanPaddedInput) {
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 5, 5}));
+      },
+      "conv2d: kernel size [5, 5] (dilated) is larger than the padded input size [4, 4]");
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), {}, {.dilation = 2});
+      },
+      "kernel size [5, 5] (dilated)");
+}
+
+TEST(NnConvErrors, Conv2dBadAttributes) {
+  expect_error<ValueError>(
+      [] {
+        conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), {}, {.stride = 0});
+      },
+      "conv2d: stride must be positive, got [0, 0]");
+  expect_error<ValueError>(
+      [] {
+        conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), {}, {.padding = {-1, 0}});
+      },
+      "conv2d: padding must be non-negative, got [-1, 0]");
+  expect_error<ValueError>(
+      [] {
+        conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), {}, {.groups = 0});
+      },
+      "conv2d: groups must be positive, got 0");
+  expect_error<ValueError>(
+      [] {
+        conv_transpose2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), {}, {.stride = 2, .output_padding = 2});
+      },
+      "conv_transpose2d: output_padding [2, 2] must be smaller than either stride [2, 2] or dilation [1, 1]");
+}
+
+TEST(NnConvErrors, Conv2dBadRankAndDtype) {
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({5, 5}), zeros({1, 1, 3, 3}));
+      },
+      "conv2d: expected a 4-d input [N, C, H, W] (or 3-d unbatched), got [5, 5]");
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 1, 5, 5}), zeros({1, 3, 3}));
+      },
+      "conv2d: expected a 4-d weight [O, C / groups, kH, kW], got [1, 3, 3]");
+  expect_error<DTypeError>(
+      [] {
+        conv2d(zeros({1, 1, 5, 5}, DType::i64), zeros({1, 1, 3, 3}, DType::i64));
+      },
+      "conv2d: input must be a floating tensor, got int64");
+  expect_error<DTypeError>(
+      [] {
+        conv2d(zeros({1, 1, 5, 5}), zeros({1, 1, 3, 3}, DType::f64));
+      },
+      "conv2d: input (float32) and weight (float64) must have the same dtype");
+  expect_error<ShapeError>(
+      [] {
+        conv2d(zeros({1, 1, 5, 5}), zeros({2, 1, 3, 3}), zeros({3}));
+      },
+      "conv2d: bias [3] must have shape [2]");
+  expect_error<ShapeError>(
+      [] {
+        conv1d(zeros({1, 1, 5, 5}), zeros({1, 1, 3}));
+      },
+      "conv1d: expected a 3-d input [N, C, L] (or 2-d unbatched), got [1, 1, 5, 5]");
+}
+
+TEST(NnConvErrors, ConvTranspose2dChannelMismatch) {
+  expect_error<ShapeError>(
+      [] {
+        conv_transpose2d(zeros({1, 3, 5, 5}), zeros({4, 2, 3, 3}));
+      },
+      "conv_transpose2d: input has 3 channels but weight expects 4 (weight [4, 2, 3, 3], groups 1)");
+}
+
+TEST(NnConvErrors, PoolOutputTooSmall) {
+  expect_error<ShapeError>(
+      [] {
+        max_pool2d(zeros({1, 1, 5, 5}), 7);
+      },
+      "max_pool2d_with_indices: output size [0, 0] is too small for input [1, 1, 5, 5]");
+  expect_error<ShapeError>([] { avg_pool2d(zeros({1, 1, 2, 5}), 3); }, "avg_pool2d: output size [0, 1] is too small");
+}
+
+TEST(NnConvErrors, PoolBadAttributes) {
+  expect_error<ValueError>(
+      [] {
+        max_pool2d(zeros({1, 1, 5, 5}), pool(2, 0));
+      },
+      "max_pool2d_with_indices: stride must be positive, got [0, 0]");
+  expect_error<ValueError>([] { max_pool2d(zeros({1, 1, 5, 5}), 0); }, "kernel_size must be positive, got [0, 0]");
+  expect_error<ValueError>(
+      [] {
+        avg_pool2d(zeros({1, 1, 5, 5}), pool(2, 2, 2));
+      },
+      "avg_pool2d: padding [2, 2] must be non-negative and at most half of the effective kernel "
+      "size [2, 2]");
+  expect_error<ValueError>(
+      [] {
+        adaptive_avg_pool2d(zeros({1, 1, 5, 5}), {-1, 2});
+      },
+      "adaptive_avg_pool2d: output_size must be non-negative, got [-1, 2]");
+}
+
+TEST(NnConvErrors, PoolBadRankAndDtype) {
+  expect_error<ShapeError>(
+      [] {
+        max_pool2d(zeros({5, 5}), 2);
+      },
+      "max_pool2d_with_indices: expected a 4-d input [N, C, H, W] (or 3-d unbatched), got [5, 5]");
+  expect_error<ShapeError>(
+      [] {
+        avg_pool2d(zeros({1, 1, 0, 5}), 2);
+      },
+      "avg_pool2d: expected non-empty channel and spatial dims, got input [1, 1, 0, 5]");
+  expect_error<ShapeError>(
+      [] {
+        adaptive_avg_pool2d(zeros({2, 0, 4}), 2);
+      },
+      "adaptive_avg_pool2d: expected non-empty channel and spatial dims");
+  expect_error<DTypeError>(
+      [] {
+        avg_pool2d(zeros({1, 1, 4, 4}, DType::i32), 2);
+      },
+      "avg_pool2d: input must be a floating tensor, got int32");
+  expect_error<DTypeError>(
+      [] {
+        max_pool2d(zeros({1, 1, 4, 4}, DType::b8), 2);
+      },
+      "max_pool2d_with_indices: bool input is not supported");
+}
+
+TEST(NnConvErrors, InterpolateSizeAndScaleFactor) {
+  const Tensor x = zeros({1, 1, 4, 4});
+  expect_error<ValueError>([&] { interpolate(x, {}); },
+                           "interpolate: exactly one of size and scale_factor must be given, got neither");
+  expect_error<ValueError>(
+      [&] {
+        interpolate(x, {.size = Int2(2), .scale_factor = std::pair{2.0, 2.0}});
+      },
+      "interpolate: exactly one of size and scale_factor must be given, got both");
+  expect_error<ValueError>(
+      [&] {
+        interpolate(x, {.scale_factor = std::pair{0.0, 2.0}});
+      },
+      "interpolate: scale_factor must be positive");
+  expect_error<ShapeError>(
+      [&] {
+        interpolate(x, {.scale_factor = std::pair{0.1, 0.1}});
+      },
+      "upsample_nearest2d: input and output sizes must be positive, got input [1, 1, 4, 4] and "
+      "output size [0, 0]");
+}
+
+TEST(NnConvErrors, InterpolateModeAndRank) {
+  expect_error<ShapeError>(
+      [] {
+        interpolate(zeros({1, 4, 4}), {.size = Int2(8), .mode = "bilinear"});
+      },
+      "upsample_bilinear2d: expected a 4-d input [N, C, H, W], got [1, 4, 4]");
+  expect_error<ValueError>(
+      [] {
+        interpolate(zeros({1, 1, 4, 4}), {.size = Int2(8), .mode = "bicubic"});
+      },
+      "interpolate: mode must be \"nearest\" or \"bilinear\", got \"bicubic\"");
+  expect_error<ValueError>(
+      [] {
+        interpolate(zeros({1, 1, 4, 4}), {.size = Int2(8), .align_corners = true});
+      },
+      "interpolate: align_corners can only be set with mode \"bilinear\"");
+  expect_error<DTypeError>(
+      [] {
+        interpolate(zeros({1, 1, 4, 4}, DType::i64), {.size = Int2(8)});
+      },
+      "upsample_nearest2d: input of dtype int64 is not supported");
+}
+
+// A bad call leaves its arguments untouched and autograd state clean: nothing is recorded.
+TEST(NnConvErrors, FailedCallRecordsNothing) {
+  Tensor w = zeros({8, 4, 3, 3}).requires_grad_();
+  EXPECT_THROW(conv2d(zeros({1, 3, 5, 5}), w), ShapeError);
+  EXPECT_FALSE(w.grad().defined());
+}
+
+// oneDNN (float32) and the direct loops (float64) agree on a configuration with
+// blocked channels, strides and groups; and the primitive cache returns the
+// same result on a repeated call.
+TEST(NnConv, OneDnnMatchesDirectLoops) {
+  const Tensor x = randn({2, 32, 9, 9}), w = randn({48, 16, 3, 3}), b = randn({48});
+  const Conv2dOptions o{.stride = 2, .padding = 1, .groups = 2};
+  const Tensor y32 = conv2d(x, w, b, o);
+  const Tensor y64 = conv2d(x.to(DType::f64), w.to(DType::f64), b.to(DType::f64), o);
+  EXPECT_EQ(testing::compare(y32.to(DType::f64), y64, {1e-4, 1e-4}), "");
+  EXPECT_EQ(testing::compare(conv2d(x, w, b, o), y32, {0, 0}), "");
+  const Tensor t32 = conv_transpose2d(y32, w, {}, {.stride = 2, .padding = 1, .output_padding = 1, .groups = 2});
+  const Tensor t64 =
+      conv_transpose2d(y64, w.to(DType::f64), {}, {.stride = 2, .padding = 1, .output_padding = 1, .groups = 2});
+  EXPECT_EQ(t32.sizes(), (Shape{2, 32, 10, 10}));
+  EXPECT_EQ(testing::compare(t32.to(DType::f64), t64, {1e-4, 1e-3}), "");
+}
+
+}  // namespace
+}  // namespace ember
