@@ -36,7 +36,18 @@ run_suite release build -DCMAKE_BUILD_TYPE=Release
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite sanitizers build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON
 
+# The CUDA backend skeleton must keep compiling wherever nvcc exists.
+if command -v nvcc > /dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "== cuda: build the backend skeleton (build-cuda)"
+  cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DEMBER_CUDA=ON -DEMBER_TESTS=OFF \
+    -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" > build-cuda.configure.log 2>&1 &&
+    cmake --build build-cuda -j "$jobs" --target ember_cuda && summary+=("cuda: skeleton compiled") ||
+    { cat build-cuda.configure.log; summary+=("cuda: skeleton FAILED to compile"); status=1; }
+else
+  summary+=("cuda: no nvcc, skipped")
+fi
+
 echo
-echo "ember test summary: ${summary[0]}; ${summary[1]}"
+echo "ember test summary: ${summary[0]}; ${summary[1]}; ${summary[2]}"
 if [ "$status" -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit "$status"

@@ -53,10 +53,18 @@ std::string gradcheck(const DifferentiableFn& fn, const TensorList& inputs_in, c
   std::vector<size_t> diff_inputs;
   for (size_t i = 0; i < inputs.size(); ++i)
     if (is_differentiable_input(inputs[i])) diff_inputs.push_back(i);
+  // As PyTorch: when some output is differentiable, outputs that are not
+  // (running statistics, indices) are side results and not checked. When none
+  // is, every output is checked against a zero analytical Jacobian, which
+  // catches an op that forgot to record its gradient.
+  bool any_differentiable_output = false;
+  for (const auto& out : outputs)
+    any_differentiable_output = any_differentiable_output || (out.defined() && out.requires_grad());
   std::ostringstream report;
   for (size_t o = 0; o < outputs.size(); ++o) {
     const Tensor& out = outputs[o];
     if (!out.defined() || out.dtype() != DType::f64) continue;
+    if (any_differentiable_output && !out.requires_grad()) continue;
     const int64_t n_out = out.numel();
     // analytic[i][k][j] = d out[k] / d input_i[j]
     std::vector<std::vector<std::vector<double>>> analytic(inputs.size());

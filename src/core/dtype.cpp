@@ -40,8 +40,8 @@ size_t itemsize(DType dt) {
 
 std::ostream& operator<<(std::ostream& os, DType dt) { return os << dtype_name(dt); }
 
-// torch.promote_types restricted to Ember's dtypes; tests/core/test_dtype.cpp
-// checks every pair against the table PyTorch printed into the goldens.
+// torch.promote_types restricted to Ember's dtypes, as rules; the golden cases
+// promote_types/* (scripts/goldens/promotion.py) check every pair against PyTorch.
 DType promote_types(DType a, DType b) {
   if (a == b) return a;
   if (a == DType::b8) return b;

@@ -72,6 +72,9 @@ TensorList call(const OpDef& op, TensorList inputs, Attrs attrs) {
     outputs.reserve(metas.size());
     for (const auto& m : metas) outputs.push_back(Tensor::empty(m.sizes, m.dtype, m.device));
     EMBER_CHECK(op.cpu != nullptr, NotImplementedError, op.name, ": no CPU kernel");
+    // Kernels may use Tensor methods (contiguous(), to()) on inputs that
+    // require grad; none of that is part of the user's graph.
+    autograd::NoGradGuard no_grad;
     op.cpu(inputs, outputs, attrs);
   }
   if (autograd::GradMode::is_enabled() && (op.backward != nullptr)) {
@@ -96,6 +99,7 @@ void call_out(const OpDef& op, TensorList inputs, Attrs attrs, Tensor& out) {
   EMBER_CHECK(!narrows,
               DTypeError, op.name, ": result type ", result, " can't be cast to the desired output type ",
               out.dtype());
+  autograd::NoGradGuard no_grad;  // see call()
   if (result == out.dtype()) {
     TensorList outs{out};
     op.cpu(inputs, outs, attrs);
