@@ -46,6 +46,9 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output_of_saver) {
   is_output_ = is_output_of_saver;
   if (is_output_) {
     data_ = t.detach();
+    // detach() links the alias to its base; here the base owns this node
+    // through grad_fn, so that link would be a reference cycle (a leak).
+    data_.impl().view_base.reset();
     output_nr_ = t.impl().output_nr;
     had_grad_fn_ = t.grad_fn() != nullptr;
     data_.impl().requires_grad = t.requires_grad();
