@@ -37,6 +37,37 @@ run_suite release build -DCMAKE_BUILD_TYPE=Release
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   run_suite sanitizers build-asan -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" -DEMBER_SANITIZE=ON
 
+# Every file loader under libFuzzer with ASan+UBSan (tests/fuzz), for a
+# bounded time each; a crash, leak, hang or sanitizer report fails the run.
+fuzz_seconds="${EMBER_FUZZ_SECONDS:-30}"
+echo "== fuzz: configure and build (build-fuzz)"
+if cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON -DEMBER_TESTS=OFF \
+     -DCMAKE_CXX_COMPILER=clang++ > build-fuzz.configure.log 2>&1 &&
+   cmake --build build-fuzz -j "$jobs" --target ember_fuzzers; then
+  fuzz_targets=(build-fuzz/tests/fuzz/fuzz_*)
+  fuzz_failed=()
+  mkdir -p build-fuzz/artifacts
+  for exe in "${fuzz_targets[@]}"; do
+    name="$(basename "$exe")"
+    echo "== fuzz: $name for ${fuzz_seconds}s"
+    corpora=("build-fuzz/corpus/$name")  # new inputs go here; the committed seeds stay as they are
+    mkdir -p "${corpora[0]}"
+    [ -d "tests/fuzz/corpus/$name" ] && corpora+=("tests/fuzz/corpus/$name")
+    dict=()
+    [ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+    "$exe" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}" \
+      -artifact_prefix="build-fuzz/artifacts/$name-" "${corpora[@]}" > "build-fuzz/$name.log" 2>&1 ||
+      { tail -n 60 "build-fuzz/$name.log"; fuzz_failed+=("$name"); }
+    grep -E "stat::number_of_executed_units|Done [0-9]+ runs" "build-fuzz/$name.log" | tail -n 1 || true
+  done
+  summary+=("fuzz: ${#fuzz_targets[@]} targets x ${fuzz_seconds}s, ${#fuzz_failed[@]} failed${fuzz_failed[*]:+ (${fuzz_failed[*]})}")
+  [ "${#fuzz_failed[@]}" -eq 0 ] || status=1
+else
+  tail -n 30 build-fuzz.configure.log
+  summary+=("fuzz: build FAILED")
+  status=1
+fi
+
 # The CUDA backend skeleton must keep compiling wherever nvcc exists.
 if command -v nvcc > /dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "== cuda: build the backend skeleton (build-cuda)"
@@ -49,6 +80,7 @@ else
 fi
 
 echo
-echo "ember test summary: ${summary[0]}; ${summary[1]}; ${summary[2]}"
+joined="$(printf '%s; ' "${summary[@]}")"
+echo "ember test summary: ${joined%; }"
 if [ "$status" -eq 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit "$status"

@@ -1,5 +1,6 @@
 #include "ember/core/tensor.h"
 
+#include <limits>
 #include <ostream>
 
 #include "ember/core/allocator.h"
@@ -65,8 +66,15 @@ Storage::~Storage() {
 }
 
 Tensor Tensor::empty(Shape sizes, DType dtype, Device device) {
-  for (int64_t s : sizes)
+  // Sizes may come from files: the element count, the strides (which skip
+  // zero dims) and the byte count must all fit before anything is computed.
+  int64_t extent = 1;
+  for (int64_t s : sizes) {
     EMBER_CHECK(s >= 0, ShapeError, "empty: negative dimension in shape ", shape_str(sizes));
+    EMBER_CHECK(s <= 1 || extent <= std::numeric_limits<int64_t>::max() / int64_t(ember::itemsize(dtype)) / s,
+                ShapeError, "empty: shape ", shape_str(sizes), " of ", dtype, " is too large");
+    extent *= std::max<int64_t>(s, 1);
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(size_t(shape_numel(sizes)) * ember::itemsize(dtype), device);
   impl->strides = contiguous_strides(sizes);

@@ -4,10 +4,11 @@
 // see docs/FORMATS.md.
 #include "ember/io/safetensors.h"
 
+#include "ember/io/checkpoint.h"  // write_file_atomic
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -182,18 +183,18 @@ std::string to_safetensors_bytes(const TensorMap& tensors, const Metadata& metad
 }
 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
-  const std::string bytes = to_safetensors_bytes(tensors, metadata);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  EMBER_CHECK(out.good(), FormatError, path, ": cannot open for writing");
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  out.close();
-  EMBER_CHECK(out.good(), FormatError, path, ": write failed");
+  write_file_atomic(path, to_safetensors_bytes(tensors, metadata));
 }
 
 SafetensorsContents load_safetensors_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   EMBER_CHECK(in.good(), FormatError, path, ": cannot open for reading");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::streamoff size = in.tellg();
+  EMBER_CHECK(size >= 0, FormatError, path, ": cannot read its size (a directory?)");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
+  EMBER_CHECK(in.gcount() == std::streamsize(bytes.size()), FormatError, path, ": read failed");
   return parse_safetensors(bytes, path);
 }
 

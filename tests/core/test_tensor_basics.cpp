@@ -170,3 +170,12 @@ TEST(Print, LooksLikePyTorch) {
   d << tensor({1.0, 2.0}, DType::f64).requires_grad_();
   EXPECT_NE(d.str().find("dtype=float64, requires_grad=True"), std::string::npos) << d.str();
 }
+
+TEST(Tensor, HugeShapesAreAnErrorNotAnOverflow) {
+  // Sizes read from files must not overflow the element or byte count, even
+  // when another dim is 0 (the strides still multiply the others).
+  EXPECT_THROW(empty({int64_t(1) << 40, int64_t(1) << 40}), ShapeError);
+  EXPECT_THROW(empty({0, int64_t(1) << 40, int64_t(1) << 40}), ShapeError);
+  EXPECT_THROW(empty({int64_t(1) << 61}, DType::f64), ShapeError);
+  EXPECT_EQ(empty({0, int64_t(1) << 20}).numel(), 0);
+}

@@ -1,0 +1,67 @@
+// RMSprop with momentum and the centered variant, as torch.optim.RMSprop.
+#include <cmath>
+
+#include "ember/autograd/autograd.h"
+#include "ember/ops/creation.h"
+#include "ember/optim/optimizer.h"
+#include "update.h"
+
+namespace ember::optim {
+
+RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)
+    : RMSprop({{.params = std::move(params), .options = options}}) {}
+
+RMSprop::RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups) { init_groups(std::move(groups)); }
+
+void RMSprop::check_options(const RMSpropOptions& o) const {
+  EMBER_CHECK(o.lr >= 0, ValueError, "RMSprop: invalid learning rate ", o.lr, " (must be >= 0)");
+  EMBER_CHECK(o.eps >= 0, ValueError, "RMSprop: invalid eps ", o.eps, " (must be >= 0)");
+  EMBER_CHECK(o.momentum >= 0, ValueError, "RMSprop: invalid momentum ", o.momentum, " (must be >= 0)");
+  EMBER_CHECK(o.weight_decay >= 0, ValueError, "RMSprop: invalid weight_decay ", o.weight_decay,
+              " (must be >= 0)");
+  EMBER_CHECK(o.alpha >= 0, ValueError, "RMSprop: invalid alpha ", o.alpha, " (must be >= 0)");
+}
+
+void RMSprop::step() {
+  autograd::NoGradGuard no_grad;
+  for_each_grad([&](const Tensor& param, const Tensor& grad, RMSpropState& s, const RMSpropOptions& o) {
+    if (!s.square_avg.defined()) s.square_avg = zeros(param.sizes(), param.dtype());
+    if (o.momentum > 0 && !s.momentum_buffer.defined()) s.momentum_buffer = zeros(param.sizes(), param.dtype());
+    if (o.centered && !s.grad_avg.defined()) s.grad_avg = zeros(param.sizes(), param.dtype());
+    ++s.step;
+    detail::update_parameter(param, grad, name(), [&]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
+      T* sq = s.square_avg.data_ptr<T>();
+      T* buf = o.momentum > 0 ? s.momentum_buffer.data_ptr<T>() : nullptr;
+      T* ga = o.centered ? s.grad_avg.data_ptr<T>() : nullptr;
+      const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), alpha = T(o.alpha),
+              one_minus_alpha = T(1 - o.alpha), eps = T(o.eps), mom = T(o.momentum), neg_lr = T(-o.lr);
+      detail::dispatch_flags(
+          [&](auto decay, auto centered, auto momentum) {
+            for (int64_t i = begin; i < end; ++i) {
+              T d = sign * g[i];
+              if constexpr (decay) d = d + wd * p[i];
+              sq[i] = sq[i] * alpha;
+              sq[i] = sq[i] + one_minus_alpha * d * d;
+              T avg;
+              if constexpr (centered) {
+                ga[i] = detail::lerp(ga[i], d, one_minus_alpha);
+                avg = std::sqrt(sq[i] + T(-1) * ga[i] * ga[i]);
+              } else {
+                avg = std::sqrt(sq[i]);
+              }
+              avg = avg + eps;
+              if constexpr (momentum) {
+                buf[i] = buf[i] * mom;
+                buf[i] = buf[i] + d / avg;
+                p[i] = p[i] + neg_lr * buf[i];
+              } else {
+                p[i] = p[i] + neg_lr * d / avg;
+              }
+            }
+          },
+          o.weight_decay != 0, ga != nullptr, buf != nullptr);
+    });
+  });
+}
+
+}  // namespace ember::optim
