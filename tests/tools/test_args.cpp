@@ -1,8 +1,8 @@
-#include "args.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
+
+#include "args.h"
 
 using namespace ember::cli;
 
@@ -46,8 +46,8 @@ TEST(ArgParser, HelpListsEveryFlag) {
   ArgParser p = make_parser();
   std::ostringstream out;
   EXPECT_FALSE(parse(p, {"--epochs", "2", "--help"}, out));
-  for (const char* text : {"usage: ember demo [options] FILE", "A demo command.", "--epochs N", "number of epochs",
-                           "--resume", "--help"})
+  for (const char* text :
+       {"usage: ember demo [options] FILE", "A demo command.", "--epochs N", "number of epochs", "--resume", "--help"})
     EXPECT_NE(out.str().find(text), std::string::npos) << text;
 }
 

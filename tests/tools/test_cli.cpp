@@ -43,7 +43,7 @@ class Cli : public ::testing::Test {
 
 TEST_F(Cli, TrainEvalInfo) {
   const Result train = run_ember(dir, "train fashion-mlp --data " + data() + " --out " + (dir / "run") +
-                                      " --epochs 2 --batch-size 20 --threads 1");
+                                          " --epochs 2 --batch-size 20 --threads 1");
   ASSERT_EQ(train.exit_code, 0) << train.output;
   EXPECT_TRUE(contains(train.output, "fashion-mlp: 669,706 parameters; 100 training and 40 test examples"))
       << train.output;
@@ -62,8 +62,9 @@ TEST_F(Cli, TrainEvalInfo) {
 
   const Result info = run_ember(dir, "info " + (dir / "run/epoch-2.safetensors"));
   ASSERT_EQ(info.exit_code, 0) << info.output;
-  for (const char* text : {"recipe     fashion-mlp", "epoch      2", "step       10", "model.1.weight",
-                           "float32", "[512, 784]", "parameters: 669,706"})
+  for (const char* text :
+       {"recipe     fashion-mlp", "epoch      2", "step       10", "model.1.weight", "float32", "[512, 784]",
+        "parameters: 669,706", "(1): Linear(in_features=784, out_features=512, bias=True)"})
     EXPECT_TRUE(contains(info.output, text)) << text << "\n" << info.output;
 }
 
@@ -81,9 +82,54 @@ TEST_F(Cli, ResumeContinuesWhereItStopped) {
 
   // --deterministic pins the thread count.
   const Result threads = run_ember(dir, "train fashion-mlp --data " + data() + " --out " + (dir / "run") +
-                                        " --epochs 2 --batch-size 20 --threads 2 --resume");
+                                            " --epochs 2 --batch-size 20 --threads 2 --resume");
   EXPECT_EQ(threads.exit_code, 1) << threads.output;
   EXPECT_TRUE(contains(threads.output, "resume with --threads 1")) << threads.output;
+}
+
+// The event files, read back by the real `tensorboard` package.
+TEST_F(Cli, TensorBoardLogsReadBack) {
+  const char* root = std::getenv("EMBER_SOURCE_DIR");
+  const std::filesystem::path python =
+      std::filesystem::path(root ? root : EMBER_SOURCE_DIR_DEFAULT) / ".venv/bin/python";
+  if (!std::filesystem::exists(python)) GTEST_SKIP() << "no venv; run scripts/setup.sh";
+  const Result train = run_ember(dir, "train fashion-mlp --data " + data() + " --out " + (dir / "run") +
+                                          " --epochs 2 --batch-size 20 --threads 1 --log-every 2");
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  std::ofstream(dir / "read.py") << R"(
+import sys
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+ea = EventAccumulator(sys.argv[1], size_guidance={"scalars": 0, "histograms": 0})
+ea.Reload()
+for tag in sorted(ea.Tags()["scalars"]):
+    print("scalar", tag, " ".join("%d:%.6f" % (e.step, e.value) for e in ea.Scalars(tag)))
+for tag in sorted(ea.Tags()["histograms"]):
+    h = ea.Histograms(tag)[-1]
+    print("histogram", tag, h.step, int(h.histogram_value.num))
+)";
+  const std::string command =
+      python.string() + " " + (dir / "read.py") + " " + (dir / "run") + " > " + (dir / "tags.txt") + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream in(dir / "tags.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string tags = text.str();
+  // 5 steps per epoch; train/loss every 2 steps; the rest once per epoch.
+  EXPECT_TRUE(contains(tags, "scalar train/loss 2:")) << tags;
+  EXPECT_TRUE(contains(tags, " 8:")) << tags;
+  EXPECT_TRUE(contains(tags, "scalar train/lr 2:0.045225 4:0.032725")) << tags;  // cosine from 0.05
+  EXPECT_TRUE(contains(tags, "scalar test/accuracy 5:")) << tags;
+  EXPECT_TRUE(contains(tags, "scalar test/loss 5:")) << tags;
+  EXPECT_TRUE(contains(tags, "histogram weights/1.weight 10 401408")) << tags;
+  EXPECT_TRUE(contains(tags, "histogram grads/5.bias 10 10")) << tags;
+  // The accuracy TensorBoard shows is the one printed.
+  const size_t at = train.output.rfind("test accuracy ");
+  ASSERT_NE(at, std::string::npos);
+  const double printed = std::stod(train.output.substr(at + 14)) / 100;
+  const size_t tag = tags.find("scalar test/accuracy");
+  const size_t last = tags.find("10:", tag);
+  ASSERT_NE(last, std::string::npos) << tags;
+  EXPECT_NEAR(std::stod(tags.substr(last + 3)), printed, 1e-4);
 }
 
 TEST_F(Cli, PrintRecipeWritesARecipeFile) {
@@ -116,7 +162,7 @@ TEST_F(Cli, BadInputIsOneLineAndANonZeroExit) {
   {
     // A real checkpoint cut short.
     ASSERT_EQ(run_ember(dir, "train fashion-mlp --data " + data() + " --out " + (dir / "run") +
-                             " --epochs 1 --batch-size 50 --threads 1")
+                                 " --epochs 1 --batch-size 50 --threads 1")
                   .exit_code,
               0);
     std::ifstream in(dir / "run/epoch-1.safetensors", std::ios::binary);

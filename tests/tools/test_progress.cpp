@@ -1,10 +1,9 @@
-#include "progress.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
 
 #include "format.h"
+#include "progress.h"
 
 using namespace ember::cli;
 

@@ -1,5 +1,3 @@
-#include "recipe.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -7,6 +5,7 @@
 #include "ember/ember.h"
 #include "ember/nn/containers.h"
 #include "helpers.h"
+#include "recipe.h"
 
 using namespace ember;
 using namespace ember::cli;
@@ -59,7 +58,7 @@ TEST(Recipe, LoadsAFile) {
   })";
   const Recipe r = load_recipe(dir / "small.json");
   EXPECT_EQ(r.optimizer.name, "adamw");
-  EXPECT_EQ(r.optimizer.lr, 1e-3);           // adamw's default
+  EXPECT_EQ(r.optimizer.lr, 1e-3);            // adamw's default
   EXPECT_EQ(r.optimizer.weight_decay, 1e-2);  // likewise
   EXPECT_EQ(r.scheduler.warmup, 0.1);
   EXPECT_EQ(r.epochs, 2);

@@ -1,12 +1,11 @@
 // The training loop: bit-identical resume (Note [Bit-identical resume] in
 // trainer.h), evaluation, and what a resume refuses.
-#include "trainer.h"
-
 #include <gtest/gtest.h>
 
 #include "ember/ember.h"
 #include "ember/io/checkpoint.h"
 #include "helpers.h"
+#include "trainer.h"
 
 using namespace ember;
 using namespace ember::cli;
@@ -33,14 +32,14 @@ struct Outcome {
 };
 
 Outcome run(const Recipe& recipe, const TrainData& data, const std::string& out, int64_t max_steps, bool resume,
-        uint64_t init_seed) {
+            uint64_t init_seed) {
   // A resumed run must not depend on how its model was initialized.
   manual_seed(init_seed);
   nn::AnyModule model = build_model(recipe);
   Outcome r;
-  r.result = train(recipe, model, data,
-                   {.out_dir = out, .resume = resume, .seed = 7, .deterministic = true, .workers = 2,
-                    .max_steps = max_steps});
+  r.result =
+      train(recipe, model, data,
+            {.out_dir = out, .resume = resume, .seed = 7, .deterministic = true, .workers = 2, .max_steps = max_steps});
   r.final_checkpoint = io::load_safetensors_file(r.result.checkpoint);
   return r;
 }
@@ -102,8 +101,7 @@ INSTANTIATE_TEST_SUITE_P(Trainer, Resume,
                              // Adam, dropout, a per-batch schedule; stopped mid-epoch.
                              ResumeCase{"fashion-cnn", "cosine", 4},
                              // SGD with momentum, a per-epoch schedule; stopped at an epoch's end.
-                             ResumeCase{"fashion-mlp", "step", 6},
-                             ResumeCase{"fashion-mlp", "onecycle", 9}));
+                             ResumeCase{"fashion-mlp", "step", 6}, ResumeCase{"fashion-mlp", "onecycle", 9}));
 
 TEST(Trainer, ResumeRefusesAnotherRecipe) {
   Recipe recipe = load_recipe("fashion-mlp");

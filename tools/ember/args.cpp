@@ -97,8 +97,7 @@ std::optional<int64_t> ArgParser::get_int(const std::string& name, int64_t min) 
   const auto text = get(name);
   if (!text) return std::nullopt;
   const int64_t value = parse_int(command_ + ": " + name, *text);
-  if (value < min)
-    throw UsageError(detail::str_cat(command_, ": ", name, " must be at least ", min, ", got ", value));
+  if (value < min) throw UsageError(detail::str_cat(command_, ": ", name, " must be at least ", min, ", got ", value));
   return value;
 }
 

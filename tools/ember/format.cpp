@@ -10,8 +10,8 @@ std::string format_duration(double seconds) {
   const auto total = int64_t(std::llround(std::max(0.0, seconds)));
   char buffer[32];
   if (total >= 3600)
-    std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(total / 3600),
-                  (long long)(total / 60 % 60), (long long)(total % 60));
+    std::snprintf(buffer, sizeof buffer, "%lld:%02lld:%02lld", (long long)(total / 3600), (long long)(total / 60 % 60),
+                  (long long)(total % 60));
   else
     std::snprintf(buffer, sizeof buffer, "%lld:%02lld", (long long)(total / 60), (long long)(total % 60));
   return buffer;

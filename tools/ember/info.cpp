@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "ember/io/safetensors.h"
 #include "format.h"
+#include "recipe.h"
 
 namespace ember::cli {
 namespace {
@@ -36,7 +37,8 @@ bool natural_less(const std::string& a, const std::string& b) {
 void print_table(const std::vector<std::pair<std::string, std::string>>& rows) {
   size_t width = 0;
   for (const auto& [key, value] : rows) width = std::max(width, key.size());
-  for (const auto& [key, value] : rows) std::cout << "  " << key << std::string(width - key.size() + 2, ' ') << value << "\n";
+  for (const auto& [key, value] : rows)
+    std::cout << "  " << key << std::string(width - key.size() + 2, ' ') << value << "\n";
 }
 
 }  // namespace
@@ -76,6 +78,13 @@ int run_info(int argc, const char* const* argv) {
   if (!facts.empty()) {
     std::cout << "metadata:\n";
     print_table(facts);
+  }
+
+  // The model as PyTorch prints it, rebuilt from the recipe `ember train` stored.
+  if (const std::string config = value("info.config"); !config.empty()) {
+    const Json json = Json::parse(config, nullptr, /*allow_exceptions=*/false);
+    EMBER_CHECK(!json.is_discarded(), FormatError, path, ": info.config is not valid JSON");
+    std::cout << "model: " << build_model(recipe_from_json(json, value("info.recipe"), path + ": info.config")) << "\n";
   }
 
   std::vector<std::string> names;

@@ -28,9 +28,9 @@ std::string ProgressBar::line(int64_t batches, int64_t images, double running_lo
   const int filled = total_ > 0 ? int(kWidth * batches / total_) : kWidth;
   char buffer[256];
   std::snprintf(buffer, sizeof buffer, "%s [%s%s] %lld/%lld  %.1f batches/s  %.0f images/s  loss %.4f  ETA %s",
-                label_.c_str(), std::string(size_t(filled), '=').c_str(), std::string(size_t(kWidth - filled), ' ').c_str(),
-                (long long)batches, (long long)total_, batch_rate, image_rate, running_loss,
-                format_duration(eta).c_str());
+                label_.c_str(), std::string(size_t(filled), '=').c_str(),
+                std::string(size_t(kWidth - filled), ' ').c_str(), (long long)batches, (long long)total_, batch_rate,
+                image_rate, running_loss, format_duration(eta).c_str());
   return buffer;
 }
 
@@ -49,11 +49,11 @@ void ProgressBar::update(int64_t batches, int64_t images, double running_loss) {
     last_draw_ = Clock::now();
     const std::string text = line(batches, images, running_loss, seconds);
     // Pad with spaces so a shorter line fully overwrites the previous one.
-    out_ << '\r' << text << std::string(drawn_width_ > text.size() ? drawn_width_ - text.size() : 0, ' ')
-         << std::flush;
+    out_ << '\r' << text << std::string(drawn_width_ > text.size() ? drawn_width_ - text.size() : 0, ' ') << std::flush;
     drawn_width_ = text.size();
   } else if (batches >= next_plain_ || batches == total_) {
-    if (batches > first_batch_ || batches == total_) out_ << line(batches, images, running_loss, seconds) << "\n" << std::flush;
+    if (batches > first_batch_ || batches == total_)
+      out_ << line(batches, images, running_loss, seconds) << "\n" << std::flush;
     const int64_t step = std::max<int64_t>(1, total_ / 10);
     while (next_plain_ <= batches) next_plain_ += step;
   }

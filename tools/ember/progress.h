@@ -36,10 +36,10 @@ class ProgressBar {
 struct EpochSummary {
   int64_t epoch, epochs;
   double train_loss, test_loss, test_accuracy;  // accuracy in [0, 1]
-  double lr;             // after the epoch
-  double train_seconds;  // wall time of the training batches
-  int64_t images;        // training images in that time
-  double test_seconds;   // wall time of the test pass
+  double lr;                                    // after the epoch
+  double train_seconds;                         // wall time of the training batches
+  int64_t images;                               // training images in that time
+  double test_seconds;                          // wall time of the test pass
 };
 // "epoch 3/5  train loss 0.2911  test loss 0.2803  test accuracy 89.91%  lr 0.001  24.3 s (2468 images/s) + test 1.2 s"
 std::string format_summary(const EpochSummary& s);

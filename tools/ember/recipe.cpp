@@ -330,12 +330,17 @@ Recipe recipe_from_json(const Json& json, const std::string& name, const std::st
 Json recipe_to_json(const Recipe& r) {
   Json json;
   json["model"] = r.model;
-  json["optimizer"] = {{"name", r.optimizer.name},       {"lr", r.optimizer.lr},
-                       {"momentum", r.optimizer.momentum}, {"nesterov", r.optimizer.nesterov},
-                       {"weight_decay", r.optimizer.weight_decay}, {"beta1", r.optimizer.beta1},
+  json["optimizer"] = {{"name", r.optimizer.name},
+                       {"lr", r.optimizer.lr},
+                       {"momentum", r.optimizer.momentum},
+                       {"nesterov", r.optimizer.nesterov},
+                       {"weight_decay", r.optimizer.weight_decay},
+                       {"beta1", r.optimizer.beta1},
                        {"beta2", r.optimizer.beta2}};
-  json["scheduler"] = {{"name", r.scheduler.name},   {"step_size", r.scheduler.step_size},
-                       {"gamma", r.scheduler.gamma}, {"warmup", r.scheduler.warmup},
+  json["scheduler"] = {{"name", r.scheduler.name},
+                       {"step_size", r.scheduler.step_size},
+                       {"gamma", r.scheduler.gamma},
+                       {"warmup", r.scheduler.warmup},
                        {"eta_min", r.scheduler.eta_min}};
   json["epochs"] = r.epochs;
   json["batch_size"] = r.batch_size;
@@ -352,7 +357,8 @@ namespace {
 std::string one_line(const Json& json) {
   std::string out;
   if (json.is_object()) {
-    for (const auto& [key, value] : json.items()) out += (out.empty() ? "" : ", ") + Json(key).dump() + ": " + one_line(value);
+    for (const auto& [key, value] : json.items())
+      out += (out.empty() ? "" : ", ") + Json(key).dump() + ": " + one_line(value);
     return "{" + out + "}";
   }
   if (json.is_array()) {
@@ -372,7 +378,8 @@ std::string recipe_to_text(const Recipe& recipe) {
     out += "  " + Json(key).dump() + ": ";
     if (key == "model") {
       out += "[\n";
-      for (size_t l = 0; l < value.size(); ++l) out += "    " + one_line(value[l]) + (l + 1 < value.size() ? ",\n" : "\n");
+      for (size_t l = 0; l < value.size(); ++l)
+        out += "    " + one_line(value[l]) + (l + 1 < value.size() ? ",\n" : "\n");
       out += "  ]";
     } else {
       out += one_line(value);

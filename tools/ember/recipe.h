@@ -35,8 +35,8 @@ using Json = nlohmann::ordered_json;
 struct OptimizerSpec {
   std::string name = "sgd";  // sgd, adam, adamw, rmsprop, adagrad
   double lr = 0.01;
-  double momentum = 0;       // sgd, rmsprop
-  bool nesterov = false;     // sgd
+  double momentum = 0;    // sgd, rmsprop
+  bool nesterov = false;  // sgd
   double weight_decay = 0;
   double beta1 = 0.9, beta2 = 0.999;  // adam, adamw
 };
@@ -51,8 +51,8 @@ struct SchedulerSpec {
 };
 
 struct Recipe {
-  std::string name;   // "fashion-cnn", or the recipe file's path
-  Json model;         // the layer list, validated by build_model
+  std::string name;  // "fashion-cnn", or the recipe file's path
+  Json model;        // the layer list, validated by build_model
   OptimizerSpec optimizer;
   SchedulerSpec scheduler;
   int64_t epochs = 5;
@@ -60,7 +60,7 @@ struct Recipe {
   // Inputs are normalized once, (x - mean) / std, before training.
   double normalize_mean = 0, normalize_std = 1;
   double label_smoothing = 0;
-  double clip_grad_norm = 0;  // 0: no clipping
+  double clip_grad_norm = 0;         // 0: no clipping
   std::vector<std::string> classes;  // class names for `ember eval`
 };
 

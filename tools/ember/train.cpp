@@ -99,8 +99,8 @@ int run_train(int argc, const char* const* argv) {
                                     .tty = isatty(STDOUT_FILENO) != 0,
                                     .info = {{"command", command}, {"data", data_dir}}});
   if (result.test.examples > 0)
-    std::printf("%s: test accuracy %.2f%% after %lld epochs\n", recipe.name.c_str(), 100 * result.test.accuracy,
-                (long long)result.epoch);
+    std::printf("%s: test accuracy %.2f%% after %lld %s\n", recipe.name.c_str(), 100 * result.test.accuracy,
+                (long long)result.epoch, result.epoch == 1 ? "epoch" : "epochs");
   if (!result.checkpoint.empty())
     std::printf("checkpoint: %s  (ember eval %s)\n", result.checkpoint.c_str(), result.checkpoint.c_str());
   return 0;

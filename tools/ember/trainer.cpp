@@ -34,8 +34,8 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 std::unique_ptr<optim::Optimizer> make_optimizer(const OptimizerSpec& s, std::vector<Tensor> params) {
   if (s.name == "sgd")
     return std::make_unique<optim::SGD>(
-        params, optim::SGDOptions{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay,
-                                  .nesterov = s.nesterov});
+        params,
+        optim::SGDOptions{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay, .nesterov = s.nesterov});
   if (s.name == "adam")
     return std::make_unique<optim::Adam>(
         params, optim::AdamOptions{.lr = s.lr, .betas = {s.beta1, s.beta2}, .weight_decay = s.weight_decay});
@@ -63,8 +63,8 @@ Schedule make_scheduler(const SchedulerSpec& s, optim::Optimizer& opt, int64_t t
   if (s.name == "exponential") return {std::make_unique<optim::ExponentialLR>(opt, s.gamma), false};
   if (s.name == "cosine") return {std::make_unique<optim::CosineAnnealingLR>(opt, total_steps, s.eta_min), true};
   if (s.name == "onecycle")
-    return {std::make_unique<optim::OneCycleLR>(opt, optim::OneCycleLROptions{.max_lr = {opt.lr(0)},
-                                                                              .total_steps = total_steps}),
+    return {std::make_unique<optim::OneCycleLR>(
+                opt, optim::OneCycleLROptions{.max_lr = {opt.lr(0)}, .total_steps = total_steps}),
             true};
   if (s.name == "warmup-cosine") {
     const int64_t warmup = std::clamp<int64_t>(std::llround(s.warmup * double(total_steps)), 1, total_steps - 1);
@@ -85,7 +85,8 @@ std::string describe(const Recipe& r) {
   if (r.optimizer.momentum > 0) s << " momentum " << r.optimizer.momentum;
   if (r.optimizer.weight_decay > 0) s << " weight_decay " << r.optimizer.weight_decay;
   if (r.scheduler.name != "none") s << ", " << r.scheduler.name << " schedule";
-  s << ", batch " << r.batch_size << ", " << r.epochs << " epochs";
+  if (r.label_smoothing > 0) s << ", label smoothing " << r.label_smoothing;
+  s << ", batch " << r.batch_size << ", " << r.epochs << (r.epochs == 1 ? " epoch" : " epochs");
   return s.str();
 }
 
@@ -93,7 +94,8 @@ std::string describe(const Recipe& r) {
 // may grow, and only where the schedule does not depend on it.
 void check_resumable(const io::Checkpoint& ckpt, const Recipe& recipe) {
   const auto config = ckpt.info.find("config");
-  EMBER_CHECK(config != ckpt.info.end(), FormatError, ckpt.source, ": not a checkpoint of `ember train` (no info.config)");
+  EMBER_CHECK(config != ckpt.info.end(), FormatError, ckpt.source,
+              ": not a checkpoint of `ember train` (no info.config)");
   Json saved = Json::parse(config->second, nullptr, /*allow_exceptions=*/false);
   EMBER_CHECK(saved.is_object(), FormatError, ckpt.source, ": info.config is not a JSON object");
   Json now = recipe_to_json(recipe);
@@ -130,8 +132,7 @@ Evaluation evaluate(nn::AnyModule& model, const data::Dataset& dataset, int64_t 
   for (const data::Batch& batch : loader) {
     const Tensor logits = model(batch.input);
     const int64_t n = logits.size(0), classes = logits.size(1);
-    loss_sum += cross_entropy(logits, batch.target,
-                              {.reduction = Reduction::sum, .label_smoothing = label_smoothing})
+    loss_sum += cross_entropy(logits, batch.target, {.reduction = Reduction::sum, .label_smoothing = label_smoothing})
                     .item<double>();
     if (e.confusion.empty()) e.confusion.assign(size_t(classes), std::vector<int64_t>(size_t(classes), 0));
     const auto predicted = argmax(logits, 1).to_vector<int64_t>();
@@ -216,18 +217,15 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     epoch_batches = optim::parse_int(read_value(t, "epoch_batches", resumed->source), "trainer.epoch_batches");
   }
 
-  data::DataLoader loader(data.train, {.batch_size = recipe.batch_size,
-                                       .shuffle = true,
-                                       .seed = seed,
-                                       .num_workers = options.workers});
+  data::DataLoader loader(
+      data.train, {.batch_size = recipe.batch_size, .shuffle = true, .seed = seed, .num_workers = options.workers});
   const int64_t steps_per_epoch = loader.size();
   EMBER_CHECK(steps_per_epoch > 0, ValueError, "train: the training set is empty");
   auto optimizer = make_optimizer(recipe.optimizer, module.parameters());
   Schedule schedule = make_scheduler(recipe.scheduler, *optimizer, recipe.epochs * steps_per_epoch);
   if (resumed) {
-    EMBER_CHECK(step >= epoch * steps_per_epoch && step <= (epoch + 1) * steps_per_epoch, FormatError,
-                resumed->source, ": step ", step, " does not fall in epoch ", epoch + 1, " of ", steps_per_epoch,
-                " batches");
+    EMBER_CHECK(step >= epoch * steps_per_epoch && step <= (epoch + 1) * steps_per_epoch, FormatError, resumed->source,
+                ": step ", step, " does not fall in epoch ", epoch + 1, " of ", steps_per_epoch, " batches");
     module.load_state_dict(resumed->section("model").tensors);
     // After the scheduler's construction, which writes its initial lr into
     // the optimizer: the saved lr (and momentum) must win.
@@ -245,8 +243,8 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
   if (out) {
     *out << recipe.name << ": " << format_count(parameters) << " parameters; " << format_count(data.train->size())
          << " training and " << format_count(data.test->size()) << " test examples; " << describe(recipe) << "; "
-         << get_num_threads() << (get_num_threads() == 1 ? " thread" : " threads") << ", seed " << seed << (deterministic ? ", deterministic" : "")
-         << "\n";
+         << get_num_threads() << (get_num_threads() == 1 ? " thread" : " threads") << ", seed " << seed
+         << (deterministic ? ", deterministic" : "") << "\n";
     if (resumed) *out << "resumed from " << resumed->source << " (epoch " << epoch << ", step " << step << ")\n";
     out->flush();
   }
@@ -272,8 +270,8 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
                                            {"epoch_loss_sum", optim::format_double(epoch_loss_sum)},
                                            {"epoch_batches", std::to_string(epoch_batches)}}};
     ckpt.capture_default_rng();
-    ckpt.info = {{"recipe", recipe.name}, {"config", recipe_to_json(recipe).dump()},
-                 {"parameters", std::to_string(parameters)}};
+    ckpt.info = {
+        {"recipe", recipe.name}, {"config", recipe_to_json(recipe).dump()}, {"parameters", std::to_string(parameters)}};
     for (const auto& [key, value] : options.info.items())
       ckpt.info[key] = value.is_string() ? value.get<std::string>() : value.dump();
     const std::string path = (fs::path(options.out_dir) / name).string();
@@ -291,15 +289,13 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     loader.set_epoch(epoch, first_batch);
     module.train();
     std::optional<ProgressBar> bar;
-    if (out)
-      bar.emplace(*out, options.tty, detail::str_cat("epoch ", epoch + 1, "/", recipe.epochs), steps_per_epoch);
+    if (out) bar.emplace(*out, options.tty, detail::str_cat("epoch ", epoch + 1, "/", recipe.epochs), steps_per_epoch);
     int64_t batch_index = first_batch, images = 0;
     bool stopped = false;
     const auto start = Clock::now();
     for (const data::Batch& batch : loader) {
       optimizer->zero_grad();
-      const Tensor loss =
-          cross_entropy(model(batch.input), batch.target, {.label_smoothing = recipe.label_smoothing});
+      const Tensor loss = cross_entropy(model(batch.input), batch.target, {.label_smoothing = recipe.label_smoothing});
       loss.backward();
       if (recipe.clip_grad_norm > 0) optim::clip_grad_norm_(module.parameters(), recipe.clip_grad_norm);
       optimizer->step();
@@ -318,7 +314,8 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
         window_loss = 0;
         window_steps = 0;
       }
-      if (bar) bar->update(batch_index, batch_index * recipe.batch_size, epoch_loss_sum / double(epoch_batches));
+      if (bar)
+        bar->update(batch_index, first_batch * recipe.batch_size + images, epoch_loss_sum / double(epoch_batches));
       if (limited && step >= options.max_steps && batch_index < steps_per_epoch) {
         stopped = true;
         break;

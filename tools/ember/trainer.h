@@ -61,12 +61,11 @@ struct Evaluation {
 struct TrainResult {
   int64_t epoch = 0, step = 0;  // completed
   Evaluation test = {};         // after the last completed epoch (empty if none ran)
-  std::string checkpoint = ""; // the last checkpoint written ("" without out_dir)
+  std::string checkpoint = "";  // the last checkpoint written ("" without out_dir)
 };
 
 // Loss and accuracy of `model` over `dataset` in eval mode, without autograd.
-Evaluation evaluate(nn::AnyModule& model, const data::Dataset& dataset, int64_t batch_size,
-                    double label_smoothing = 0);
+Evaluation evaluate(nn::AnyModule& model, const data::Dataset& dataset, int64_t batch_size, double label_smoothing = 0);
 
 TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& data, const TrainOptions& options);
 
