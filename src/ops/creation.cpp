@@ -61,7 +61,8 @@ Tensor scalar_tensor(Scalar value, std::optional<DType> dtype) { return full({},
 namespace detail {
 Tensor tensor_from_data(const void* data, DType src_dtype, Shape sizes, std::optional<DType> dtype) {
   Tensor src = Tensor::empty(sizes, src_dtype);
-  std::memcpy(src.raw_data(), data, size_t(src.numel()) * itemsize(src_dtype));
+  // An empty std::vector's data() may be null, which memcpy must never see.
+  if (src.numel() > 0) std::memcpy(src.raw_data(), data, size_t(src.numel()) * itemsize(src_dtype));
   return dtype && *dtype != src_dtype ? src.to(*dtype) : src;
 }
 }  // namespace detail

@@ -6,20 +6,13 @@
 #include <cmath>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 namespace ag = ember::autograd;
 
 namespace {
-template <class E, class F>
-void expect_error(F&& f, const std::string& substring) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing \"" << substring << "\"";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << e.what();
-  }
-}
 std::vector<double> values(const Tensor& t) { return t.to_vector<double>(); }
 }  // namespace
 

@@ -7,20 +7,10 @@
 #include <sstream>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
-
-namespace {
-template <class E, class F>
-void expect_error(F&& f, const std::string& substring) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing \"" << substring << "\"";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(substring), std::string::npos) << e.what();
-  }
-}
-}  // namespace
+using ember::testing::expect_error;
 
 TEST(DType, PromotionFollowsPyTorch) {
   // A few rows of torch.promote_types (the whole table is generated from it).

@@ -8,24 +8,12 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 
 namespace {
-
-// Runs f, expecting an E whose message contains every one of `parts`.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception thrown";
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 Tensor f32(std::initializer_list<float> v) { return tensor(v); }
 std::vector<float> values(const Tensor& t) { return t.to_vector<float>(); }

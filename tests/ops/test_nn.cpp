@@ -7,24 +7,12 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 
 namespace {
-
-// Runs f, expects an E whose message contains every part.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string_view> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception was thrown";
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (std::string_view part : parts) EXPECT_NE(msg.find(part), std::string::npos) << "message: " << msg;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 TEST(NnErrors, SoftmaxDimOutOfRangeAndIntegerInput) {
   expect_error<IndexError>([] { softmax(zeros({2, 3}), 2); }, {"softmax", "dim 2"});

@@ -8,24 +8,12 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 
 namespace {
-
-// Runs f, expecting an E whose message contains every part.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning \"" << *parts.begin() << "\"";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const std::string& p : parts) EXPECT_NE(what.find(p), std::string::npos) << "\"" << p << "\" not in: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 const double kInf = std::numeric_limits<double>::infinity();
 

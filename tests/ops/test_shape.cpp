@@ -7,28 +7,16 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 
 namespace {
 
 bool shares_storage(const Tensor& a, const Tensor& b) { return a.impl().storage == b.impl().storage; }
 
 Tensor grid() { return arange(0, 12, 1, DType::f32).reshape({3, 4}); }  // 0..11 in a 3x4 matrix
-
-// Runs f, expecting an E whose message contains every part.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning \"" << *parts.begin() << "\"";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const std::string& p : parts) EXPECT_NE(what.find(p), std::string::npos) << "\"" << p << "\" not in: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 // ---- aliasing ----
 

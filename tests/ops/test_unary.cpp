@@ -3,24 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 using namespace ember;
+using ember::testing::expect_error;
 
 namespace {
-
-// Runs f, expects exception E whose message contains every substring.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string_view> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const E& e) {
-    const std::string msg = e.what();
-    for (auto p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "\"" << p << "\" not in: " << msg;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 Tensor bools() { return tensor({true, false}); }
 Tensor ints() { return tensor<int64_t>({-1, 2, 3}); }
