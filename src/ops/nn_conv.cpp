@@ -15,6 +15,7 @@
 // op's gradient is the op again (both are linear).
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "cpu/conv.h"
 #include "elementwise.h"
@@ -276,16 +277,54 @@ std::vector<TensorMeta> infer_max_pool2d(const OpDef& op, std::span<const Tensor
   return {{out, in[0].dtype()}, {out, DType::i64}};
 }
 
+// One output row of a 2x2, stride-2, unpadded max pool (the CNN case) over
+// input rows a and a + w: branch-free selects, so the compiler vectorizes it.
+// `first` is the flat index of a[0]. Same rule as the general loop below.
+template <class T>
+void max_pool_2x2_row(const T* a, int64_t w, int64_t ow, int64_t first, T* y, int64_t* id) {
+  const T* b = a + w;
+  for (int64_t q = 0; q < ow; ++q) {
+    const T v0 = a[2 * q], v1 = a[2 * q + 1], v2 = b[2 * q], v3 = b[2 * q + 1];
+    T best = v0;
+    int64_t k = 0;
+    bool take = v1 > best || v1 != v1;
+    best = take ? v1 : best;
+    k = take ? 1 : k;
+    take = v2 > best || v2 != v2;
+    best = take ? v2 : best;
+    k = take ? w : k;
+    take = v3 > best || v3 != v3;
+    best = take ? v3 : best;
+    k = take ? w + 1 : k;
+    y[q] = best;
+    id[q] = first + 2 * q + k;
+  }
+}
+
 // Like PyTorch: the first maximum wins, and NaN counts as larger than anything (the last NaN wins).
 void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
   const PoolParams p = pool_params(attrs);
   const Tensor x = in[0].contiguous();
   const int64_t h = x.size(2), w = x.size(3), oh = out[0].size(2), ow = out[0].size(3);
+  const bool two_by_two = p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.dh == 1 &&
+                          p.dw == 1 && 2 * oh <= h && 2 * ow <= w;
   visit_dtype(x.dtype(), [&]<class T>() {
     using C = compute_t<T>;
     const T* xd = x.data_ptr<T>();
     T* yd = out[0].data_ptr<T>();
     int64_t* id = out[1].data_ptr<int64_t>();
+    if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+      if (two_by_two) {
+        parallel_for(0, x.size(0) * x.size(1), plane_grain(h * w), [&](int64_t begin, int64_t end) {
+          for (int64_t plane = begin; plane < end; ++plane)
+            for (int64_t r = 0; r < oh; ++r) {
+              const int64_t o = (plane * oh + r) * ow;
+              max_pool_2x2_row(xd + plane * h * w + 2 * r * w, w, ow, 2 * r * w, yd + o, id + o);
+            }
+        });
+        return;
+      }
+    }
     parallel_for(0, x.size(0) * x.size(1), plane_grain(oh * ow * p.kh * p.kw), [&](int64_t begin, int64_t end) {
       for (int64_t plane = begin; plane < end; ++plane) {
         const T* xp = xd + plane * h * w;
@@ -499,6 +538,19 @@ Axes avg_pool_axes(const Shape& in, const Shape& out, const Attrs& attrs, DType)
   return {avg_pool_axis(in[2], out[2], p.kh, p.sh, p.ph, include),
           avg_pool_axis(in[3], out[3], p.kw, p.sw, p.pw, include)};
 }
+// float32 goes through oneDNN where it can express the call (see cpu/conv.h).
+detail::PoolGeometry avg_pool_geometry(const Shape& in, const Shape& out, const Attrs& attrs) {
+  const PoolParams p = pool_params(attrs);
+  return {in[0], in[1], in[2], in[3], out[2], out[3], p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, attrs.b("count_include_pad")};
+}
+void avg_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  if (!detail::avg_pool2d_forward(avg_pool_geometry(in[0].sizes(), out[0].sizes(), attrs), in[0], out[0]))
+    resample_kernel<avg_pool_axes>(in, out, attrs);
+}
+void avg_pool2d_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  if (!detail::avg_pool2d_backward(avg_pool_geometry(out[0].sizes(), in[0].sizes(), attrs), in[0], out[0]))
+    resample_backward_kernel<avg_pool_axes>(in, out, attrs);
+}
 std::vector<TensorMeta> infer_avg_pool2d(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
   check_defined(in, op.name);
   check_4d(op, in[0], "input", "[N, C, H, W] (or 3-d unbatched)");
@@ -671,14 +723,14 @@ const OpDef max_pool2d_double_backward_op{
 const OpDef avg_pool2d_op{.name = "avg_pool2d",
                           .inputs = {"input"},
                           .infer = infer_avg_pool2d,
-                          .cpu = resample_kernel<avg_pool_axes>,
+                          .cpu = avg_pool2d_kernel,
                           .backward = adjoint_backward<avg_pool2d_backward_op>,
                           .onnx = "AveragePool",
                           .reference = "avg_pool2d"};
 const OpDef avg_pool2d_backward_op{.name = "avg_pool2d_backward",
                                    .inputs = {"grad_output"},
                                    .infer = infer_resample_backward,
-                                   .cpu = resample_backward_kernel<avg_pool_axes>,
+                                   .cpu = avg_pool2d_backward_kernel,
                                    .backward = adjoint_backward<avg_pool2d_op>,
                                    .not_exportable = "a gradient op: exported graphs are inference graphs",
                                    .reference = "avg_pool2d"};

@@ -2,6 +2,7 @@
 // ember::Error subclass with a message naming the op and the offending values.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "ember/ember.h"
@@ -253,6 +254,43 @@ TEST(NnConv, OneDnnMatchesDirectLoops) {
       conv_transpose2d(y64, w.to(DType::f64), {}, {.stride = 2, .padding = 1, .output_padding = 1, .groups = 2});
   EXPECT_EQ(t32.sizes(), (Shape{2, 32, 10, 10}));
   EXPECT_EQ(testing::compare(t32.to(DType::f64), t64, {1e-4, 1e-3}), "");
+}
+
+// 2x2 stride-2 unpadded max pooling has its own kernel; ceil_mode on odd sizes
+// sends the same windows (plus a ragged last row and column) through the
+// general loop. Ties (first maximum wins) and NaN (last NaN wins) must agree.
+TEST(NnConv, MaxPool2x2FastPathMatchesGeneralLoop) {
+  for (DType dt : {DType::f32, DType::f64}) {
+    const Tensor r = rand({3, 5, 11, 13});
+    const Tensor x = where(r < 0.1, std::nan(""), floor(randn({3, 5, 11, 13}) * 2)).to(dt);
+    Pool2dOptions ceil = pool(2, 2);
+    ceil.ceil_mode = true;
+    const auto fast = max_pool2d_with_indices(x, pool(2, 2));
+    const auto general = max_pool2d_with_indices(x, ceil);
+    ASSERT_EQ(fast.values.sizes(), (Shape{3, 5, 5, 6}));
+    auto crop = [](const Tensor& t) { return narrow(narrow(t, 2, 0, 5), 3, 0, 6); };
+    EXPECT_EQ(testing::compare(fast.values, crop(general.values), {0, 0}), "");
+    EXPECT_EQ(testing::compare(fast.indices.to(DType::f64), crop(general.indices).to(DType::f64), {0, 0}), "");
+  }
+}
+
+// float32 avg_pool2d (forward and backward) runs on oneDNN where it can; the
+// float64 loops are the reference, ceil_mode included (it falls back).
+TEST(NnConv, AvgPoolOneDnnMatchesLoops) {
+  const Tensor x = randn({2, 3, 8, 8});
+  for (bool include : {true, false})
+    for (bool ceil : {false, true}) {
+      Pool2dOptions o = pool({3, 2}, 2, 1);
+      o.count_include_pad = include;
+      o.ceil_mode = ceil;
+      Tensor x32 = x.detach().requires_grad_(), x64 = x.to(DType::f64).requires_grad_();
+      const Tensor y32 = avg_pool2d(x32, o), y64 = avg_pool2d(x64, o);
+      EXPECT_EQ(testing::compare(y32.to(DType::f64), y64, {1e-5, 1e-5}), "") << include << ceil;
+      const Tensor g = randn(y32.sizes());
+      y32.backward(g);
+      y64.backward(g.to(DType::f64));
+      EXPECT_EQ(testing::compare(x32.grad().to(DType::f64), x64.grad(), {1e-5, 1e-5}), "") << include << ceil;
+    }
 }
 
 }  // namespace

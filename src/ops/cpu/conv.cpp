@@ -1,4 +1,4 @@
-// Convolution kernels (see conv.h). float32 goes through oneDNN primitives,
+// Convolution and average-pooling kernels (see conv.h). float32 goes through oneDNN primitives,
 // created once per geometry and cached; float64 (what gradchecks run in) and
 // geometries oneDNN rejects use the direct loops below.
 #include "conv.h"
@@ -213,26 +213,32 @@ std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g,
   return nullptr;
 }
 
-// Creating a primitive descriptor costs far more than a small convolution, so
-// each (pass, geometry) is made once. Declined geometries are cached too.
-std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias) {
-  using Key = std::array<int64_t, 19>;
+// Creating a primitive descriptor costs far more than a small convolution (or
+// pooling), so each key (pass and geometry) is made once, by make() outside the
+// lock. Declined geometries (nullptr) are cached too. One cache per value type.
+template <class V, size_t N, class Make>
+std::shared_ptr<const V> cached(const std::array<int64_t, N>& key, const Make& make) {
   static std::mutex mutex;
-  static std::map<Key, std::shared_ptr<const DnnlConv>> cache;
+  static std::map<std::array<int64_t, N>, std::shared_ptr<const V>> cache;
   constexpr size_t kMaxEntries = 512;  // bounds memory under ever-changing shapes
-  // oneDNN sizes a primitive's work split for the thread count at creation.
-  const Key key{get_num_threads(), int64_t(pass), int64_t(bias), g.batch,      g.in_channels, g.in_h,     g.in_w,
-                g.out_channels,    g.kernel_h,    g.kernel_w,    g.out_h,      g.out_w,       g.stride_h, g.stride_w,
-                g.pad_h,           g.pad_w,       g.dilation_h,  g.dilation_w, g.groups};
   {
     std::lock_guard lock(mutex);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
-  auto made = make_primitive(pass, g, bias);  // outside the lock: slow
+  std::shared_ptr<const V> made = make();  // slow
   std::lock_guard lock(mutex);
   if (cache.size() >= kMaxEntries) cache.clear();
   cache.emplace(key, made);
   return made;
+}
+
+std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias) {
+  // oneDNN sizes a primitive's work split for the thread count at creation.
+  const std::array<int64_t, 19> key{get_num_threads(), int64_t(pass), int64_t(bias), g.batch,      g.in_channels,
+                                    g.in_h,            g.in_w,        g.out_channels, g.kernel_h,   g.kernel_w,
+                                    g.out_h,           g.out_w,       g.stride_h,     g.stride_w,   g.pad_h,
+                                    g.pad_w,           g.dilation_h,  g.dilation_w,   g.groups};
+  return cached<DnnlConv>(key, [&] { return make_primitive(pass, g, bias); });
 }
 
 // Runs a pass on plain-layout buffers (nchw, oihw/goihw), reordering to and
@@ -357,7 +363,79 @@ void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b
   if (!result.is_same(out)) copy_into(out, result);
 }
 
+// ---- average pooling (oneDNN, float32) ----
+
+memory::dims pool_src_dims(const PoolGeometry& g) { return {g.batch, g.channels, g.in_h, g.in_w}; }
+memory::dims pool_dst_dims(const PoolGeometry& g) { return {g.batch, g.channels, g.out_h, g.out_w}; }
+
+// oneDNN divides by the whole kernel (include) or by the window clipped to the
+// input (exclude). PyTorch also clips the include-pad divisor to the padded
+// input, which only differs for ceil_mode windows that end past it; those
+// calls, whose output size breaks the floor formula, stay on the loops.
+bool dnnl_takes(const PoolGeometry& g) {
+  auto fits = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t out) {
+    return floor_div(in + 2 * p - k, s) + 1 == out;
+  };
+  return g.batch > 0 && g.channels > 0 && g.in_h > 0 && g.in_w > 0 &&
+         fits(g.in_h, g.kernel_h, g.stride_h, g.pad_h, g.out_h) &&
+         fits(g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.out_w);
+}
+
+struct DnnlPool {
+  dnnl::primitive primitive;
+};
+
+std::shared_ptr<const DnnlPool> make_pool(bool backward, const PoolGeometry& g) {
+  using namespace dnnl;
+  const memory::desc src = plain(pool_src_dims(g), memory::format_tag::nchw);
+  const memory::desc dst = plain(pool_dst_dims(g), memory::format_tag::nchw);
+  const memory::dims strides{g.stride_h, g.stride_w}, kernel{g.kernel_h, g.kernel_w}, pad{g.pad_h, g.pad_w};
+  const algorithm alg =
+      g.count_include_pad ? algorithm::pooling_avg_include_padding : algorithm::pooling_avg_exclude_padding;
+  try {
+    const pooling_forward::primitive_desc fwd(
+        pooling_forward::desc(prop_kind::forward_training, alg, src, dst, strides, kernel, pad, pad), engine());
+    if (!backward) return std::make_shared<DnnlPool>(DnnlPool{pooling_forward(fwd)});
+    const pooling_backward::primitive_desc bwd(pooling_backward::desc(alg, src, dst, strides, kernel, pad, pad),
+                                               engine(), fwd);
+    return std::make_shared<DnnlPool>(DnnlPool{pooling_backward(bwd)});
+  } catch (const dnnl::error&) {
+  }
+  return nullptr;
+}
+
+// Runs the forward (a = src, out = dst) or backward (a = grad_dst, out = grad_src) pass.
+bool run_avg_pool(bool backward, const PoolGeometry& g, const Tensor& a, Tensor& out) {
+  if (a.dtype() != DType::f32 || out.dtype() != DType::f32 || !dnnl_takes(g)) return false;
+  const std::array<int64_t, 15> key{get_num_threads(), int64_t(backward), g.batch,    g.channels,  g.in_h,
+                                    g.in_w,            g.out_h,           g.out_w,    g.kernel_h,  g.kernel_w,
+                                    g.stride_h,        g.stride_w,        g.pad_h,    g.pad_w,     g.count_include_pad};
+  const auto pool = cached<DnnlPool>(key, [&] { return make_pool(backward, g); });
+  if (!pool) return false;
+  const Tensor da = dense(a, DType::f32);
+  Tensor result = out.is_contiguous() ? out : Tensor::empty(out.sizes(), DType::f32);
+  const memory src(plain(pool_src_dims(g), memory::format_tag::nchw), engine(),
+                   backward ? result.data_ptr<float>() : da.data_ptr<float>());
+  const memory dst(plain(pool_dst_dims(g), memory::format_tag::nchw), engine(),
+                   backward ? da.data_ptr<float>() : result.data_ptr<float>());
+  dnnl::stream stream(engine());
+  if (backward)
+    pool->primitive.execute(stream, {{DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_DIFF_SRC, src}});
+  else
+    pool->primitive.execute(stream, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+  stream.wait();
+  if (!result.is_same(out)) copy_into(out, result);
+  return true;
+}
+
 }  // namespace
+
+bool avg_pool2d_forward(const PoolGeometry& g, const Tensor& src, Tensor& dst) {
+  return run_avg_pool(false, g, src, dst);
+}
+bool avg_pool2d_backward(const PoolGeometry& g, const Tensor& grad_dst, Tensor& grad_src) {
+  return run_avg_pool(true, g, grad_dst, grad_src);
+}
 
 Tensor dense(const Tensor& t, DType dt) {
   if (!t.defined() || (t.dtype() == dt && t.is_contiguous())) return t;

@@ -24,6 +24,19 @@ void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const T
 // grad_weight = d <grad_dst, conv(src, w)> / dw.
 void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight);
 
+// avg_pool2d on float32 [N, C, H, W] -> [N, C, OH, OW] through oneDNN: window
+// [o*s - p, o*s - p + k) clipped to the input, divided by k (count_include_pad)
+// or by the clipped size. Returns false, computing nothing, for other dtypes and
+// for calls oneDNN cannot express (ceil_mode's extra windows, empty tensors).
+struct PoolGeometry {
+  int64_t batch, channels, in_h, in_w, out_h, out_w;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  bool count_include_pad;
+};
+bool avg_pool2d_forward(const PoolGeometry& g, const Tensor& src, Tensor& dst);
+// grad_src = the adjoint of avg_pool2d_forward applied to grad_dst.
+bool avg_pool2d_backward(const PoolGeometry& g, const Tensor& grad_dst, Tensor& grad_src);
+
 // Contiguous data of t in dtype dt: t itself when it already is (or is undefined), else a copy.
 Tensor dense(const Tensor& t, DType dt);
 
