@@ -1,0 +1,186 @@
+"""Peer side of the benchmark suite: the workloads of bench/ember_bench.cpp in
+PyTorch or TensorFlow, same shapes, dtype f32 and math. One process per
+(framework, thread count); bench/run.py drives it over stdin/stdout with the
+same line protocol as `ember_bench --serve`:
+
+    python bench/peer.py --framework torch --threads 2 --serve
+    > gemm1024 --threads 2 --warmup 1 --reps 5 --inner 3
+    < {"workload": "gemm1024", "threads": 2, "times": [...], "flops": ..., "items": 1}
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def conv_flops(n, cin, cout, hw, k=3):
+    return 2.0 * n * cout * hw * hw * cin * k * k
+
+
+CONVS = {"conv_fashion": (64, 32, 64, 14), "conv_resnet": (32, 64, 64, 56)}
+
+
+class Torch:
+    def __init__(self, threads):
+        import torch
+        torch.set_num_threads(threads)
+        self.t = torch
+        self.version = torch.__version__
+
+    def make(self, name):
+        torch = self.t
+        nn = torch.nn
+        torch.manual_seed(0)
+        if name.startswith("gemm"):
+            n = int(name[4:])
+            a, b = torch.randn(n, n), torch.randn(n, n)
+            return (lambda: torch.matmul(a, b)), 2.0 * n ** 3, 1
+        for key, (n, cin, cout, hw) in CONVS.items():
+            if name.startswith(key):
+                x = torch.randn(n, cin, hw, hw)
+                w, b = torch.randn(cout, cin, 3, 3) * 0.05, torch.zeros(cout)
+                f = conv_flops(n, cin, cout, hw)
+                if name.endswith("_fwd"):
+                    def fwd():
+                        with torch.no_grad():
+                            torch.nn.functional.conv2d(x, w, b, padding=1)
+                    return fwd, f, 1
+                x.requires_grad_(); w.requires_grad_(); b.requires_grad_()
+                return (lambda: torch.nn.functional.conv2d(x, w, b, padding=1).sum().backward()), 3 * f, 1
+        if name == "add1":
+            a, b = torch.randn(1), torch.randn(1)
+            def add():
+                for _ in range(10000):
+                    a + b
+            return add, 0, 10000
+        if name == "linear16_fwdbwd":
+            lin, x = nn.Linear(16, 16), torch.randn(1, 16)
+            def lin_step():
+                for _ in range(1000):
+                    lin(x).sum().backward()
+            return lin_step, 0, 1000
+        if name == "cnn_step":
+            net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                                nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+            opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+            x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+            def step():
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(x), y).backward()
+                opt.step()
+            return step, 0, 64
+        raise ValueError(f"unknown workload {name!r}")
+
+
+class TF:
+    def __init__(self, threads):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        self.tf = tf
+        self.version = tf.__version__
+
+    def make(self, name):
+        tf = self.tf
+        tf.random.set_seed(0)
+        if name.startswith("gemm"):
+            n = int(name[4:])
+            a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+            return (lambda: tf.linalg.matmul(a, b)), 2.0 * n ** 3, 1
+        for key, (n, cin, cout, hw) in CONVS.items():
+            if name.startswith(key):
+                # TensorFlow's CPU convolution is NHWC; the math is the same.
+                x = tf.random.normal((n, hw, hw, cin))
+                w, b = tf.random.normal((3, 3, cin, cout)) * 0.05, tf.zeros((cout,))
+                f = conv_flops(n, cin, cout, hw)
+                if name.endswith("_fwd"):
+                    return (lambda: tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "SAME"), b)), f, 1
+                xv, wv, bv = tf.Variable(x), tf.Variable(w), tf.Variable(b)
+                def fwdbwd():
+                    with tf.GradientTape() as tape:
+                        loss = tf.reduce_sum(tf.nn.bias_add(tf.nn.conv2d(xv, wv, 1, "SAME"), bv))
+                    tape.gradient(loss, [xv, wv, bv])  # eager CPU ops run synchronously
+                return fwdbwd, 3 * f, 1
+        if name == "add1":
+            a, b = tf.random.normal((1,)), tf.random.normal((1,))
+            def add():
+                for _ in range(10000):
+                    tf.add(a, b)
+            return add, 0, 10000
+        if name == "linear16_fwdbwd":
+            lin, x = tf.keras.layers.Dense(16), tf.random.normal((1, 16))
+            lin.build((1, 16))
+            def lin_step():
+                for _ in range(1000):
+                    with tf.GradientTape() as tape:
+                        loss = tf.reduce_sum(lin(x))
+                    tape.gradient(loss, lin.trainable_variables)
+            return lin_step, 0, 1000
+        if name == "cnn_step":
+            L = tf.keras.layers
+            net = tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
+                                       L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+                                       L.Conv2D(64, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+                                       L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10)])
+            opt = tf.keras.optimizers.Adam(1e-3)
+            lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            x = tf.random.normal((64, 28, 28, 1))
+            y = tf.random.uniform((64,), 0, 10, dtype=tf.int64)
+
+            @tf.function  # Keras' own fit() path compiles the step the same way
+            def step():
+                with tf.GradientTape() as tape:
+                    loss = lossf(y, net(x, training=True))
+                opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+                return loss
+            return (lambda: step().numpy()), 0, 64
+        raise ValueError(f"unknown workload {name!r}")
+
+
+def run(fw, threads, line):
+    p = argparse.ArgumentParser()
+    p.add_argument("workload")
+    p.add_argument("--threads", type=int, default=threads)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--inner", type=int, default=1)
+    a = p.parse_args(line.split())
+    if a.threads != threads:
+        raise ValueError(f"this process runs {threads} threads, asked for {a.threads}")
+    fn, flops, items = fw.make(a.workload)
+    for _ in range(a.warmup):
+        fn()
+    times = []
+    for _ in range(a.reps):
+        t0 = time.perf_counter()
+        for _ in range(a.inner):
+            fn()
+        times.append((time.perf_counter() - t0) / a.inner)
+    return {"workload": a.workload, "threads": threads, "times": times, "flops": flops, "items": items}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--framework", choices=["torch", "tf"], required=True)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--serve", action="store_true")
+    p.add_argument("request", nargs="*")
+    a = p.parse_args()
+    fw = (Torch if a.framework == "torch" else TF)(a.threads)
+    print(json.dumps({"ready": a.framework, "version": fw.version}), flush=True)
+    lines = sys.stdin if a.serve else [" ".join(a.request)]
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            out = run(fw, a.threads, line)
+        except Exception as e:  # noqa: BLE001 - reported to the driver
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

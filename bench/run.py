@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Ember vs PyTorch vs TensorFlow on the CPU, alternating within one invocation.
+
+    bench/setup.sh                    # once: venv with torch + tensorflow-cpu, Release build
+    ~/.cache/ember/torch-venv/bin/python bench/run.py
+
+For each thread count and workload it runs `rounds` rounds; in each round every
+framework (Ember first in round 1, then rotated) runs `warmup` untimed and
+`reps` timed repetitions of `inner` iterations. The median and min-max are over
+all rounds' repetitions. Each framework lives in one long-running process per
+thread count (Ember: build-bench/ember_bench --serve; peers: bench/peer.py
+--serve), so imports and thread-pool start-up are not timed. The table is
+printed and written to docs/BENCHMARKS.md.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name: (inner iterations per repetition, warm-up iterations, what to report)
+WORKLOADS = {
+    "fma": (1, 1, "peak"),
+    "gemm256": (20, 5, "gflops"),
+    "gemm1024": (3, 2, "gflops"),
+    "gemm2048": (1, 1, "gflops"),
+    "conv_fashion_fwd": (5, 2, "gflops"),
+    "conv_fashion_fwdbwd": (3, 2, "gflops"),
+    "conv_resnet_fwd": (1, 1, "gflops"),
+    "conv_resnet_fwdbwd": (1, 1, "gflops"),
+    "add1": (1, 1, "us"),
+    "linear16_fwdbwd": (1, 1, "us"),
+    "cnn_step": (5, 3, "img"),
+}
+LABELS = {
+    "fma": "FP32 FMA peak (16 chains/thread)",
+    "gemm256": "GEMM 256³",
+    "gemm1024": "GEMM 1024³",
+    "gemm2048": "GEMM 2048³",
+    "conv_fashion_fwd": "conv 64×32→64×14² 3×3 fwd",
+    "conv_fashion_fwdbwd": "conv 64×32→64×14² 3×3 fwd+bwd",
+    "conv_resnet_fwd": "conv 32×64→64×56² 3×3 fwd",
+    "conv_resnet_fwdbwd": "conv 32×64→64×56² 3×3 fwd+bwd",
+    "add1": "eager add, 1-elem tensors",
+    "linear16_fwdbwd": "Linear(16,16) fwd+bwd, batch 1",
+    "cnn_step": "fashion-cnn train step, batch 64, Adam",
+}
+UNITS = {"peak": "GFLOP/s", "gflops": "GFLOP/s", "us": "µs/op", "img": "images/s"}
+
+
+class Server:
+    def __init__(self, name, argv):
+        self.name = name
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        self.version = ""
+        if name != "ember":
+            self.version = self._read().get("version", "")
+
+    def _read(self):
+        while True:
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.name} exited")
+            line = line.strip()
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def ask(self, request):
+        self.p.stdin.write(request + "\n")
+        self.p.stdin.flush()
+        out = self._read()
+        if "error" in out:
+            raise RuntimeError(f"{self.name}: {request}: {out['error']}")
+        return out
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait()
+
+
+def metric(kind, t, flops, items):
+    """The reported figure for one per-iteration time t (seconds)."""
+    if kind in ("peak", "gflops"):
+        return flops / t / 1e9
+    if kind == "us":
+        return t / items * 1e6
+    return items / t
+
+
+def fmt(x):
+    return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+def lscpu_model():
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def busy_cpus(interval=0.3):
+    """CPUs' worth of busy time over `interval` seconds, machine-wide (our
+    servers sit idle between requests, so this is everyone else)."""
+    import time
+
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(interval)
+    t1, i1 = sample()
+    return (os.cpu_count() or 1) * (1 - (i1 - i0) / max(1, t1 - t0))
+
+
+QUIET = {"waits": 0, "waited_s": 0.0, "gave_up": 0}
+
+
+def wait_quiet(limit_s, threshold=0.3):
+    """Waits (up to limit_s) until other processes use < threshold CPUs, so a
+    shared machine's builds do not land inside a timed round."""
+    import time
+    start = time.monotonic()
+    first = True
+    while busy_cpus() >= threshold:
+        if first:
+            QUIET["waits"] += 1
+            first = False
+        if time.monotonic() - start > limit_s:
+            QUIET["gave_up"] += 1
+            break
+    QUIET["waited_s"] += time.monotonic() - start
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--frameworks", default="torch,tf", help="peers: torch, tf (comma-separated)")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--ember-bench", default=os.path.join(ROOT, "build-bench", "ember_bench"))
+    ap.add_argument("--quiet-wait", type=float, default=60,
+                    help="before each request, wait up to this many seconds for other CPU use to drop (0: off)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"), help="'' to skip writing")
+    a = ap.parse_args()
+    threads = [int(t) for t in a.threads.split(",")]
+    peers = [f for f in a.frameworks.split(",") if f]
+    workloads = a.workloads.split(",")
+    for w in workloads:
+        if w not in WORKLOADS:
+            sys.exit(f"unknown workload {w}; known: {', '.join(WORKLOADS)}")
+    if not os.path.exists(a.ember_bench):
+        sys.exit(f"{a.ember_bench} missing: run bench/setup.sh (or build target ember_bench)")
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = loadavg()
+    results = {}  # (threads, workload, framework) -> (median, lo, hi) of the metric
+    versions = {}
+    for t in threads:
+        servers = {"ember": Server("ember", [a.ember_bench, "--serve"])}
+        for f in peers:
+            servers[f] = Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
+                                    "--framework", f, "--threads", str(t), "--serve"])
+            versions[f] = servers[f].version
+        names = list(servers)
+        for w in workloads:
+            inner, warmup, kind = WORKLOADS[w]
+            fws = ["ember"] if kind == "peak" else names
+            times = {f: [] for f in fws}
+            meta = {}
+            for r in range(a.rounds):
+                order = fws[r % len(fws):] + fws[:r % len(fws)]
+                for f in order:
+                    if a.quiet_wait > 0:
+                        wait_quiet(a.quiet_wait)
+                    out = servers[f].ask(f"{w} --threads {t} --warmup {warmup} --reps {a.reps} --inner {inner}")
+                    times[f] += out["times"]
+                    meta[f] = (out["flops"], out["items"])
+            for f in fws:
+                flops, items = meta[f]
+                ms = sorted(metric(kind, x, flops, items) for x in times[f])
+                results[(t, w, f)] = (metric(kind, statistics.median(times[f]), flops, items), ms[0], ms[-1])
+            line = "  ".join(f"{f} {fmt(results[(t, w, f)][0])}" for f in fws)
+            print(f"[{t} thr] {w:22s} {UNITS[kind]:9s} {line}", flush=True)
+        for s in servers.values():
+            s.close()
+    load_after = loadavg()
+
+    # The table.
+    hdr = ["workload", "thr", "unit", "Ember median (min–max)"]
+    for f in peers:
+        hdr += [f"{NAMES[f]} median (min–max)", f"Ember/{NAMES[f]}"]
+    hdr.append("Ember % of peak")
+    rows = []
+    for t in threads:
+        for w in workloads:
+            _, _, kind = WORKLOADS[w]
+            e = results[(t, w, "ember")]
+            row = [LABELS[w], str(t), UNITS[kind], f"{fmt(e[0])} ({fmt(e[1])}–{fmt(e[2])})"]
+            for f in peers:
+                if (t, w, f) not in results:
+                    row += ["—", "—"]
+                    continue
+                p = results[(t, w, f)]
+                # Ratio as a speed-up: > 1 means Ember is faster (for µs/op, lower is better).
+                ratio = p[0] / e[0] if kind == "us" else e[0] / p[0]
+                row += [f"{fmt(p[0])} ({fmt(p[1])}–{fmt(p[2])})", f"{ratio:.2f}×"]
+            peak = results.get((t, "fma", "ember"))
+            row.append(f"{100 * e[0] / peak[0]:.0f}%" if kind == "gflops" and peak else "")
+            rows.append(row)
+    table = ["| " + " | ".join(hdr) + " |", "|" + "|".join("---" for _ in hdr) + "|"]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    table = "\n".join(table)
+    print()
+    print(table)
+    print(f"quiet-wait: {QUIET}; load {load_before} -> {load_after}")
+
+    if not a.out:
+        return
+    cmd = "~/.cache/ember/torch-venv/bin/python bench/run.py" + "".join(
+        f" {shlex.quote(x)}" for x in sys.argv[1:])
+    vers = ", ".join(f"{NAMES[f]} {versions[f]}" for f in peers)
+    doc = f"""# Benchmarks
+
+Ember against its peers on the CPU, measured in one invocation of one command,
+the frameworks alternating workload by workload (issue 4). Generated by
+`bench/run.py`; do not edit by hand — rerun it.
+
+- **Date:** {started.strftime('%Y-%m-%d %H:%M UTC')}
+- **Machine:** {lscpu_model()}, {os.cpu_count()} logical CPUs ({platform.system()} {platform.release()})
+- **Load average (1/5/15 min):** {load_before} before, {load_after} after; before each
+  request the driver waited for other processes to use < 0.3 CPUs (waited {QUIET['waits']} times,
+  {QUIET['waited_s']:.0f} s in all; {QUIET['gave_up']} requests ran after giving up at {a.quiet_wait:.0f} s)
+- **Peers:** {vers}; Ember Release build (`build-bench/`, `-march=x86-64-v3`; the FMA peak file `-O3 -march=native`)
+- **Command:**
+
+```sh
+bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-cpu; Release build in build-bench/
+{cmd}
+```
+
+## Method
+
+- Every framework runs in its own long-lived process per thread count (Ember:
+  `build-bench/ember_bench --serve`; PyTorch/TensorFlow: `bench/peer.py
+  --serve`), so imports and pool start-up are not timed. Threads:
+  `ember::set_num_threads`, `torch.set_num_threads`, TensorFlow's intra- and
+  inter-op pools.
+- For each thread count and workload: {a.rounds} rounds; in each round every
+  framework (order rotated per round) runs warm-up iterations and then {a.reps}
+  timed repetitions; medians and min–max are over all {a.rounds * a.reps}
+  repetitions of each framework.
+- **Ember/peer** is a speed ratio: above 1× Ember is faster (for µs/op it is
+  peer time / Ember time).
+- **% of peak** divides Ember's GFLOP/s by the FMA peak measured in the same
+  run at the same thread count (`bench/fma_peak.cpp`: 16 independent
+  AVX-512 FMA chains per thread). Convolution FLOPs are 2·N·Cout·H·W·Cin·9
+  forward and 3× that forward+backward (dx, dw, db).
+- Same shapes, f32, same math everywhere. TensorFlow's convolutions are NHWC
+  (its CPU layout); its eager ops run as eager ops; its CNN training step is a
+  `tf.function` (what Keras `fit` does). PyTorch and Ember run eagerly.
+  Forward+backward conv workloads differentiate `sum(conv2d(x, w, b))` with
+  respect to x, w and b (gradients accumulate across iterations in all three).
+
+## Results
+
+{table}
+"""
+    with open(a.out, "w") as fh:
+        fh.write(doc)
+    print(f"\nwrote {os.path.relpath(a.out, ROOT)}")
+
+
+NAMES = {"torch": "PyTorch", "tf": "TensorFlow"}
+
+if __name__ == "__main__":
+    main()
