@@ -1,7 +1,8 @@
 // Ember side of the benchmark suite (bench/run.py drives it; see
 // docs/BENCHMARKS.md). Runs one named workload and prints one JSON line:
 //   {"workload": ..., "threads": T, "times": [seconds per iteration, one per rep],
-//    "flops": FLOPs per iteration, "items": items (images/ops) per iteration}
+//    "flops": FLOPs per iteration, "items": items (images/ops) per iteration,
+//    "bytes": bytes read + written per iteration (memory-bound workloads)}
 //
 //   ember_bench gemm1024 --threads 2 --warmup 2 --reps 5 --inner 3
 //   ember_bench --serve      # one request per stdin line: "gemm1024 --threads 2 ..."
@@ -21,6 +22,7 @@
 namespace bench {
 double fma_peak_run(int threads, int64_t iters, float* sink);
 const char* fma_peak_isa();
+double stream_run(int threads, bool triad, float* a, const float* b, const float* c, int64_t n);
 }  // namespace bench
 
 namespace nn = ember::nn;
@@ -32,6 +34,7 @@ struct Workload {
   std::function<void()> step;  // one iteration
   double flops = 0;            // per iteration (0: not a FLOP-bound workload)
   double items = 1;            // per iteration (images for training steps, ops for dispatch)
+  double bytes = 0;            // per iteration: bytes read + written (memory-bound workloads)
 };
 
 struct Request {
@@ -79,11 +82,81 @@ Workload make_linear16(int64_t per_iter) {
           0, double(per_iter)};
 }
 
-// The README's Fashion-MNIST CNN, batch 64, Adam, cross-entropy.
-Workload make_cnn_step() {
-  auto net = std::make_shared<nn::Sequential>(
+// STREAM-like copy / triad over 64 MiB arrays (the GB/s denominator).
+Workload make_stream(int threads, bool triad) {
+  constexpr int64_t n = 16 << 20;  // 16M floats = 64 MiB per array
+  auto buf = std::make_shared<std::vector<float>>(3 * n, 1.0f);
+  Workload w{[buf, threads, triad] {
+               float* p = buf->data();
+               bench::stream_run(threads, triad, p, p + n, p + 2 * n, n);
+             }};
+  w.bytes = (triad ? 3.0 : 2.0) * 4.0 * double(n);
+  return w;
+}
+
+// Elementwise ops and reductions over n f32 elements (rows of 1024 for
+// softmax / layer_norm). bytes = logical bytes read + written.
+Workload make_elementwise(const std::string& op, int64_t n) {
+  const int64_t rows = std::max<int64_t>(1, n / 1024), cols = n / rows;
+  Tensor a = ember::randn({rows, cols}), b = ember::randn({rows, cols}), c = ember::randn({rows, cols});
+  Workload w;
+  const double e = 4.0 * double(n);
+  if (op == "add") w = {[a, b] { Tensor y = a + b; }}, w.bytes = 3 * e;
+  else if (op == "muladd") w = {[a, b, c] { Tensor y = a * b + c; }}, w.bytes = 4 * e;
+  else if (op == "gelu") w = {[a] { Tensor y = ember::gelu(a); }}, w.bytes = 2 * e;
+  else if (op == "sum") w = {[a] { Tensor y = a.sum(); }}, w.bytes = e + 4;
+  else if (op == "softmax") w = {[a] { Tensor y = ember::softmax(a, -1); }}, w.bytes = 2 * e;
+  else if (op == "layernorm") {
+    Tensor g = ember::randn({cols}), h = ember::randn({cols});
+    w = {[a, g, h, cols] { Tensor y = ember::layer_norm(a, {cols}, g, h); }};
+    w.bytes = 2 * e + 8.0 * double(cols);
+  } else throw std::invalid_argument("unknown elementwise op " + op);
+  return w;
+}
+
+std::shared_ptr<nn::Sequential> make_mlp() {
+  return std::make_shared<nn::Sequential>(nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 512), nn::ReLU(),
+                                          nn::Linear(512, 10));
+}
+
+// The README's Fashion-MNIST CNN.
+std::shared_ptr<nn::Sequential> make_cnn() {
+  return std::make_shared<nn::Sequential>(
       nn::Conv2d(1, 32, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, {.padding = 1}),
       nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(3136, 128), nn::ReLU(), nn::Linear(128, 10));
+}
+
+// fashion-mlp training step: batch 128, SGD lr 0.01 momentum 0.9, cross-entropy.
+Workload make_mlp_step() {
+  auto net = make_mlp();
+  auto opt = std::make_shared<ember::optim::SGD>(net->parameters(),
+                                                 ember::optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  Tensor x = ember::randn({128, 784});
+  Tensor y = ember::randint(0, 10, {128});
+  return {[net, opt, x, y] {
+            opt->zero_grad();
+            Tensor loss = ember::cross_entropy((*net)(x), y);
+            loss.backward();
+            opt->step();
+          },
+          0, 128};
+}
+
+// Forward-only latency in inference mode (no autograd recording).
+Workload make_infer(bool cnn, int64_t batch) {
+  auto net = cnn ? make_cnn() : make_mlp();
+  net->eval();
+  Tensor x = cnn ? ember::randn({batch, 1, 28, 28}) : ember::randn({batch, 784});
+  return {[net, x] {
+            ember::autograd::InferenceModeGuard guard;
+            Tensor y = (*net)(x);
+          },
+          0, 1};
+}
+
+// The README's Fashion-MNIST CNN, batch 64, Adam, cross-entropy.
+Workload make_cnn_step() {
+  auto net = make_cnn();
   auto opt = std::make_shared<ember::optim::Adam>(net->parameters(), ember::optim::AdamOptions{.lr = 1e-3});
   Tensor x = ember::randn({64, 1, 28, 28});
   Tensor y = ember::randint(0, 10, {64});
@@ -98,7 +171,11 @@ Workload make_cnn_step() {
 
 const std::vector<std::string> kNames = {"fma",           "gemm256",          "gemm1024",        "gemm2048",
                                          "conv_fashion_fwd", "conv_fashion_fwdbwd", "conv_resnet_fwd",
-                                         "conv_resnet_fwdbwd", "add1",          "linear16_fwdbwd", "cnn_step"};
+                                         "conv_resnet_fwdbwd", "add1",          "linear16_fwdbwd", "cnn_step",
+                                         "stream_copy",   "stream_triad",     "mlp_step",        "mlp_infer1",
+                                         "mlp_infer64",   "cnn_infer1",       "cnn_infer64"};
+const std::vector<std::string> kElementwiseOps = {"add", "muladd", "gelu", "sum", "softmax", "layernorm"};
+const std::vector<std::pair<std::string, int64_t>> kSizes = {{"1k", 1024}, {"64k", 65536}, {"16m", 16 << 20}};
 
 Workload make(const Request& r) {
   const std::string& n = r.name;
@@ -119,6 +196,16 @@ Workload make(const Request& r) {
   if (n == "add1") return make_add1(10000);
   if (n == "linear16_fwdbwd") return make_linear16(1000);
   if (n == "cnn_step") return make_cnn_step();
+  if (n == "stream_copy") return make_stream(r.threads, false);
+  if (n == "stream_triad") return make_stream(r.threads, true);
+  if (n == "mlp_step") return make_mlp_step();
+  if (n == "mlp_infer1") return make_infer(false, 1);
+  if (n == "mlp_infer64") return make_infer(false, 64);
+  if (n == "cnn_infer1") return make_infer(true, 1);
+  if (n == "cnn_infer64") return make_infer(true, 64);
+  for (const auto& op : kElementwiseOps)
+    for (const auto& [tag, size] : kSizes)
+      if (n == op + "_" + tag) return make_elementwise(op, size);
   throw std::invalid_argument("unknown workload '" + n + "' (try --list)");
 }
 
@@ -158,7 +245,7 @@ std::string run(const Request& r) {
   o.precision(9);
   o << "{\"workload\": \"" << r.name << "\", \"threads\": " << r.threads << ", \"times\": [";
   for (size_t i = 0; i < times.size(); ++i) o << (i ? ", " : "") << times[i];
-  o << "], \"flops\": " << w.flops << ", \"items\": " << w.items;
+  o << "], \"flops\": " << w.flops << ", \"items\": " << w.items << ", \"bytes\": " << w.bytes;
   if (r.name == "fma") o << ", \"isa\": \"" << bench::fma_peak_isa() << "\"";
   o << "}";
   return o.str();
@@ -177,6 +264,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "--list") {
     for (const auto& n : kNames) std::printf("%s\n", n.c_str());
+    for (const auto& op : kElementwiseOps)
+      for (const auto& [tag, size] : kSizes) std::printf("%s_%s\n", op.c_str(), tag.c_str());
     return 0;
   }
   if (!args.empty() && args[0] == "--serve") {

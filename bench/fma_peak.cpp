@@ -60,6 +60,22 @@ double fma_peak_run(int threads, int64_t iters, float* sink) {
   return 2.0 * kLanes * kChains * double(iters) * threads;
 }
 
+// STREAM-like memory bandwidth: copy (a = b) or triad (a = b + s*c) over
+// arrays of `bytes` bytes each, split statically over `threads` OpenMP
+// threads. Returns the bytes read + written per call (STREAM's counting:
+// copy 2 arrays, triad 3; write-allocate traffic not counted).
+double stream_run(int threads, bool triad, float* a, const float* b, const float* c, int64_t n) {
+  const float s = 0.5f;
+  if (triad) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+  } else {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < n; ++i) a[i] = b[i];
+  }
+  return (triad ? 3.0 : 2.0) * 4.0 * double(n);
+}
+
 const char* fma_peak_isa() {
 #if defined(__AVX512F__)
   return "avx512";

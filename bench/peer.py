@@ -19,6 +19,22 @@ def conv_flops(n, cin, cout, hw, k=3):
 
 
 CONVS = {"conv_fashion": (64, 32, 64, 14), "conv_resnet": (32, 64, 64, 56)}
+SIZES = {"1k": 1024, "64k": 65536, "16m": 16 << 20}
+ELEMENTWISE = ("add", "muladd", "gelu", "sum", "softmax", "layernorm")
+
+
+def elementwise(name):
+    """(op, n, rows, cols, bytes read + written) for 'gelu_64k' etc., else None."""
+    op, _, tag = name.rpartition("_")
+    if op not in ELEMENTWISE or tag not in SIZES:
+        return None
+    n = SIZES[tag]
+    rows = max(1, n // 1024)
+    cols = n // rows
+    e = 4.0 * n
+    nbytes = {"add": 3 * e, "muladd": 4 * e, "gelu": 2 * e, "sum": e + 4, "softmax": 2 * e,
+              "layernorm": 2 * e + 8.0 * cols}[op]
+    return op, n, rows, cols, nbytes
 
 
 class Torch:
@@ -71,7 +87,47 @@ class Torch:
                 torch.nn.functional.cross_entropy(net(x), y).backward()
                 opt.step()
             return step, 0, 64
+        ew = elementwise(name)
+        if ew:
+            op, n, rows, cols, nbytes = ew
+            a, b, c = torch.randn(rows, cols), torch.randn(rows, cols), torch.randn(rows, cols)
+            g, h = torch.randn(cols), torch.randn(cols)
+            F = torch.nn.functional
+            fn = {"add": lambda: a + b, "muladd": lambda: a * b + c, "gelu": lambda: F.gelu(a),
+                  "sum": lambda: a.sum(), "softmax": lambda: torch.softmax(a, -1),
+                  "layernorm": lambda: F.layer_norm(a, (cols,), g, h)}[op]
+            return fn, 0, 1, nbytes
+        if name == "mlp_step":
+            net = self.mlp()
+            opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+            x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
+            def mlp_step():
+                opt.zero_grad()
+                torch.nn.functional.cross_entropy(net(x), y).backward()
+                opt.step()
+            return mlp_step, 0, 128
+        if name in INFER:
+            cnn, batch = INFER[name]
+            net = (self.cnn() if cnn else self.mlp()).eval()
+            x = torch.randn(batch, 1, 28, 28) if cnn else torch.randn(batch, 784)
+            def infer():
+                with torch.inference_mode():
+                    net(x)
+            return infer, 0, 1
         raise ValueError(f"unknown workload {name!r}")
+
+    def mlp(self):
+        nn = self.t.nn
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def cnn(self):
+        nn = self.t.nn
+        return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                             nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+INFER = {"mlp_infer1": (False, 1), "mlp_infer64": (False, 64), "cnn_infer1": (True, 1), "cnn_infer64": (True, 64)}
 
 
 class TF:
@@ -137,7 +193,53 @@ class TF:
                 opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
                 return loss
             return (lambda: step().numpy()), 0, 64
+        ew = elementwise(name)
+        if ew:
+            op, n, rows, cols, nbytes = ew
+            a, b, c = (tf.random.normal((rows, cols)) for _ in range(3))
+            g, h = tf.random.normal((cols,)), tf.random.normal((cols,))
+
+            def layernorm():
+                mean, var = tf.nn.moments(a, axes=[-1], keepdims=True)
+                return tf.nn.batch_normalization(a, mean, var, h, g, 1e-5)
+            fn = {"add": lambda: a + b, "muladd": lambda: a * b + c,
+                  "gelu": lambda: tf.nn.gelu(a, approximate=False), "sum": lambda: tf.reduce_sum(a),
+                  "softmax": lambda: tf.nn.softmax(a, axis=-1), "layernorm": layernorm}[op]
+            return fn, 0, 1, nbytes
+        if name == "mlp_step":
+            net = self.mlp()
+            opt = tf.keras.optimizers.SGD(0.01, momentum=0.9)
+            lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+            x = tf.random.normal((128, 784))
+            y = tf.random.uniform((128,), 0, 10, dtype=tf.int64)
+
+            @tf.function
+            def mlp_step():
+                with tf.GradientTape() as tape:
+                    loss = lossf(y, net(x, training=True))
+                opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+                return loss
+            return (lambda: mlp_step().numpy()), 0, 128
+        if name in INFER:
+            cnn, batch = INFER[name]
+            net = self.cnn() if cnn else self.mlp()
+            x = tf.random.normal((batch, 28, 28, 1) if cnn else (batch, 784))
+            fwd = tf.function(lambda: net(x, training=False))  # what Keras predict() compiles
+            return (lambda: fwd().numpy()), 0, 1
         raise ValueError(f"unknown workload {name!r}")
+
+    def mlp(self):
+        L = self.tf.keras.layers
+        return self.tf.keras.Sequential([self.tf.keras.Input((784,)), L.Dense(512, activation="relu"),
+                                         L.Dense(512, activation="relu"), L.Dense(10)])
+
+    def cnn(self):
+        tf = self.tf
+        L = tf.keras.layers
+        return tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
+                                    L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+                                    L.Conv2D(64, 3, padding="same", activation="relu"), L.MaxPool2D(2),
+                                    L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10)])
 
 
 def run(fw, threads, line):
@@ -150,7 +252,8 @@ def run(fw, threads, line):
     a = p.parse_args(line.split())
     if a.threads != threads:
         raise ValueError(f"this process runs {threads} threads, asked for {a.threads}")
-    fn, flops, items = fw.make(a.workload)
+    fn, flops, items, *rest = fw.make(a.workload)
+    nbytes = rest[0] if rest else 0
     for _ in range(a.warmup):
         fn()
     times = []
@@ -159,7 +262,8 @@ def run(fw, threads, line):
         for _ in range(a.inner):
             fn()
         times.append((time.perf_counter() - t0) / a.inner)
-    return {"workload": a.workload, "threads": threads, "times": times, "flops": flops, "items": items}
+    return {"workload": a.workload, "threads": threads, "times": times, "flops": flops, "items": items,
+            "bytes": nbytes}
 
 
 def main():

@@ -37,7 +37,24 @@ WORKLOADS = {
     "add1": (1, 1, "us"),
     "linear16_fwdbwd": (1, 1, "us"),
     "cnn_step": (5, 3, "img"),
+    "stream_copy": (3, 1, "bwpeak"),
+    "stream_triad": (3, 1, "bwpeak"),
 }
+# Elementwise ops / reductions: many iterations at 1K and 64K, one per
+# repetition at 16M (each is tens of ms there).
+EW_OPS = {"add": "add a+b", "muladd": "mul+add a·b+c", "gelu": "gelu (erf)", "sum": "sum (all elements)",
+          "softmax": "softmax (rows of 1024)", "layernorm": "layer_norm (1024, w+b)"}
+EW_SIZES = {"1k": (300, 50), "64k": (30, 5), "16m": (1, 1)}
+for _op in EW_OPS:
+    for _tag, (_inner, _warm) in EW_SIZES.items():
+        WORKLOADS[f"{_op}_{_tag}"] = (_inner, _warm, "gbs")
+WORKLOADS.update({
+    "mlp_step": (10, 3, "img"),
+    "mlp_infer1": (100, 20, "ms"),
+    "mlp_infer64": (10, 3, "ms"),
+    "cnn_infer1": (20, 5, "ms"),
+    "cnn_infer64": (3, 2, "ms"),
+})
 LABELS = {
     "fma": "FP32 FMA peak (16 chains/thread)",
     "gemm256": "GEMM 256³",
@@ -50,8 +67,20 @@ LABELS = {
     "add1": "eager add, 1-elem tensors",
     "linear16_fwdbwd": "Linear(16,16) fwd+bwd, batch 1",
     "cnn_step": "fashion-cnn train step, batch 64, Adam",
+    "stream_copy": "STREAM-like copy, 64 MiB arrays",
+    "stream_triad": "STREAM-like triad, 64 MiB arrays",
+    "mlp_step": "fashion-mlp train step, batch 128, SGD m=0.9",
+    "mlp_infer1": "fashion-mlp inference, batch 1",
+    "mlp_infer64": "fashion-mlp inference, batch 64",
+    "cnn_infer1": "fashion-cnn inference, batch 1",
+    "cnn_infer64": "fashion-cnn inference, batch 64",
 }
-UNITS = {"peak": "GFLOP/s", "gflops": "GFLOP/s", "us": "µs/op", "img": "images/s"}
+for _op, _label in EW_OPS.items():
+    for _tag in EW_SIZES:
+        LABELS[f"{_op}_{_tag}"] = f"{_label}, {_tag.upper()} elems"
+UNITS = {"peak": "GFLOP/s", "gflops": "GFLOP/s", "us": "µs/op", "img": "images/s", "bwpeak": "GB/s",
+         "gbs": "GB/s", "ms": "ms"}
+LOWER_IS_BETTER = ("us", "ms")
 
 
 class Server:
@@ -85,10 +114,14 @@ class Server:
         self.p.wait()
 
 
-def metric(kind, t, flops, items):
+def metric(kind, t, flops, items, nbytes=0):
     """The reported figure for one per-iteration time t (seconds)."""
     if kind in ("peak", "gflops"):
         return flops / t / 1e9
+    if kind in ("bwpeak", "gbs"):
+        return nbytes / t / 1e9
+    if kind == "ms":
+        return t * 1e3
     if kind == "us":
         return t / items * 1e6
     return items / t
@@ -181,7 +214,7 @@ def main():
         names = list(servers)
         for w in workloads:
             inner, warmup, kind = WORKLOADS[w]
-            fws = ["ember"] if kind == "peak" else names
+            fws = ["ember"] if kind in ("peak", "bwpeak") else names
             times = {f: [] for f in fws}
             meta = {}
             for r in range(a.rounds):
@@ -191,11 +224,10 @@ def main():
                         wait_quiet(a.quiet_wait)
                     out = servers[f].ask(f"{w} --threads {t} --warmup {warmup} --reps {a.reps} --inner {inner}")
                     times[f] += out["times"]
-                    meta[f] = (out["flops"], out["items"])
+                    meta[f] = (out["flops"], out["items"], out.get("bytes", 0))
             for f in fws:
-                flops, items = meta[f]
-                ms = sorted(metric(kind, x, flops, items) for x in times[f])
-                results[(t, w, f)] = (metric(kind, statistics.median(times[f]), flops, items), ms[0], ms[-1])
+                ms = sorted(metric(kind, x, *meta[f]) for x in times[f])
+                results[(t, w, f)] = (metric(kind, statistics.median(times[f]), *meta[f]), ms[0], ms[-1])
             line = "  ".join(f"{f} {fmt(results[(t, w, f)][0])}" for f in fws)
             print(f"[{t} thr] {w:22s} {UNITS[kind]:9s} {line}", flush=True)
         for s in servers.values():
@@ -219,10 +251,16 @@ def main():
                     continue
                 p = results[(t, w, f)]
                 # Ratio as a speed-up: > 1 means Ember is faster (for µs/op, lower is better).
-                ratio = p[0] / e[0] if kind == "us" else e[0] / p[0]
+                ratio = p[0] / e[0] if kind in LOWER_IS_BETTER else e[0] / p[0]
                 row += [f"{fmt(p[0])} ({fmt(p[1])}–{fmt(p[2])})", f"{ratio:.2f}×"]
             peak = results.get((t, "fma", "ember"))
-            row.append(f"{100 * e[0] / peak[0]:.0f}%" if kind == "gflops" and peak else "")
+            bw = results.get((t, "stream_triad", "ember"))
+            if kind == "gflops" and peak:
+                row.append(f"{100 * e[0] / peak[0]:.0f}%")
+            elif kind in ("gbs", "bwpeak") and bw and w != "stream_triad":
+                row.append(f"{100 * e[0] / bw[0]:.0f}% of triad")
+            else:
+                row.append("")
             rows.append(row)
     table = ["| " + " | ".join(hdr) + " |", "|" + "|".join("---" for _ in hdr) + "|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
@@ -266,8 +304,8 @@ bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-
   framework (order rotated per round) runs warm-up iterations and then {a.reps}
   timed repetitions; medians and min–max are over all {a.rounds * a.reps}
   repetitions of each framework.
-- **Ember/peer** is a speed ratio: above 1× Ember is faster (for µs/op it is
-  peer time / Ember time).
+- **Ember/peer** is a speed ratio: above 1× Ember is faster (for µs/op and ms
+  it is peer time / Ember time).
 - **% of peak** divides Ember's GFLOP/s by the FMA peak measured in the same
   run at the same thread count (`bench/fma_peak.cpp`: 16 independent
   AVX-512 FMA chains per thread). Convolution FLOPs are 2·N·Cout·H·W·Cin·9
@@ -275,6 +313,24 @@ bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-
 - Same shapes, f32, same math everywhere. TensorFlow's convolutions are NHWC
   (its CPU layout); its eager ops run as eager ops; its CNN training step is a
   `tf.function` (what Keras `fit` does). PyTorch and Ember run eagerly.
+  Inference latency (ms per forward pass, batch 1 or 64) runs under
+  `ember::autograd::InferenceModeGuard` / `torch.inference_mode()` / a
+  `tf.function` of `model(x, training=False)` (what Keras `predict` compiles).
+  The fashion-mlp step is 784-512-512-10 with ReLU, SGD lr 0.01 momentum 0.9,
+  cross-entropy, batch 128 (TensorFlow: a `tf.function`, as for the CNN).
+- **GB/s** for elementwise ops and reductions is logical bytes read + written
+  per call divided by time (add 3·4n, a·b+c 4·4n, gelu/softmax/layer_norm
+  2·4n, sum 4n; temporaries and write-allocate traffic not counted), at n =
+  1K, 64K and 16M f32 elements; softmax and layer_norm are over the last dim
+  in rows of 1024 (layer_norm with weight and bias, eps 1e-5; TensorFlow:
+  `tf.nn.moments` + `tf.nn.batch_normalization`). Their **% of triad**
+  divides by the STREAM-like triad bandwidth (`a = b + s·c` over three 64 MiB
+  arrays, OpenMP static schedule, `bench/fma_peak.cpp`) measured in the same
+  run at the same thread count; 1K and 64K fit in cache, so they can exceed
+  100%. Iterations per repetition: 300 at 1K, 30 at 64K, 1 at 16M.
+- Not measured yet: peak memory (RSS) of training — the serving processes
+  are long-lived, so `ru_maxrss` before/after a request is not a valid
+  per-workload figure.
   Forward+backward conv workloads differentiate `sum(conv2d(x, w, b))` with
   respect to x, w and b (gradients accumulate across iterations in all three).
 
