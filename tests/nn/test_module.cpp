@@ -6,35 +6,14 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "nn/models.h"
 
 namespace nn = ember::nn;
 using ember::Tensor;
+using ember::nn_test::Net;
+using ember::nn_test::Residual;
 
 namespace {
-
-struct Net : nn::Module {
-  nn::Conv2d c1{1, 32, 3, {.padding = 1}}, c2{32, 64, 3, {.padding = 1}};
-  nn::Linear f1{64 * 7 * 7, 128}, f2{128, 10};
-  EMBER_MODULE(c1, c2, f1, f2)
-  Tensor forward(Tensor x) {
-    x = ember::max_pool2d(ember::relu(c1(x)), 2);
-    x = ember::max_pool2d(ember::relu(c2(x)), 2);
-    return f2(ember::relu(f1(x.flatten(1))));
-  }
-};
-
-// The residual block of layers.h's example.
-struct Residual : nn::Module {
-  nn::Conv2d conv1, conv2;
-  nn::BatchNorm2d bn1, bn2;
-  explicit Residual(int64_t c)
-      : conv1(c, c, 3, {.padding = 1, .bias = false}), conv2(c, c, 3, {.padding = 1, .bias = false}), bn1(c), bn2(c) {}
-  EMBER_MODULE(conv1, bn1, conv2, bn2)
-  Tensor forward(const Tensor& x) {
-    Tensor y = ember::relu(bn1(conv1(x)));
-    return ember::relu(x + bn2(conv2(y)));
-  }
-};
 
 // A module with a parameter of its own beside children.
 struct Scaled : nn::Module {
