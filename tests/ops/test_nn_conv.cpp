@@ -6,23 +6,13 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 #include "reference.h"
 
 namespace ember {
 namespace {
 
-// Runs f, expects an exception of type E whose message contains `needle`.
-template <class E, class F>
-void expect_error(const F& f, const std::string& needle) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error containing \"" << needle << "\"";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-  }
-}
+using ember::testing::expect_error;
 
 Pool2dOptions pool(Int2 kernel, Int2 stride, Int2 padding = 0) {
   Pool2dOptions o;

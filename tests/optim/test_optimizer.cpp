@@ -7,9 +7,12 @@
 #include <memory>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 namespace ember::optim {
 namespace {
+
+using ember::testing::expect_error;
 
 std::vector<Tensor> make_params(uint64_t seed) {
   Generator gen(seed);
@@ -260,31 +263,21 @@ TEST(Optimizer, OptionsByName) {
   EXPECT_EQ(opt.lr(0), 0.5);
 }
 
-template <class F>
-void expect_value_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error for " << fragment;
-  } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Optimizer, BadOptionsAreValueErrors) {
   auto p = make_params(8);
-  expect_value_error([&] { SGD(p, {.lr = -0.1}); }, "SGD: invalid learning rate -0.1");
-  expect_value_error([&] { SGD(p, {.momentum = -1}); }, "SGD: invalid momentum -1");
-  expect_value_error([&] { SGD(p, {.lr = 0.1, .nesterov = true}); }, "Nesterov momentum requires a momentum");
-  expect_value_error([&] { SGD(p, {.weight_decay = -1}); }, "SGD: invalid weight_decay -1");
-  expect_value_error([&] { Adam(p, {.lr = -1}); }, "Adam: invalid learning rate -1");
-  expect_value_error([&] { Adam(p, {.betas = {1.0, 0.999}}); }, "Adam: invalid beta parameter at index 0: 1");
-  expect_value_error([&] { AdamW(p, {.betas = {0.9, -0.1}}); }, "AdamW: invalid beta parameter at index 1: -0.1");
-  expect_value_error([&] { AdamW(p, {.eps = -1e-8}); }, "AdamW: invalid eps -1e-08");
-  expect_value_error([&] { RMSprop(p, {.alpha = -0.5}); }, "RMSprop: invalid alpha -0.5");
-  expect_value_error([&] { Adagrad(p, {.lr_decay = -1}); }, "Adagrad: invalid lr_decay -1");
-  expect_value_error([&] { SGD(std::vector<Tensor>{}); }, "SGD: got an empty parameter list");
-  expect_value_error([&] { SGD({p[0], p[0]}); }, "appears more than once");
-  expect_value_error([&] { SGD({p[0] * 2}); }, "can't optimize a non-leaf tensor");
+  expect_error<ValueError>([&] { SGD(p, {.lr = -0.1}); }, "SGD: invalid learning rate -0.1");
+  expect_error<ValueError>([&] { SGD(p, {.momentum = -1}); }, "SGD: invalid momentum -1");
+  expect_error<ValueError>([&] { SGD(p, {.lr = 0.1, .nesterov = true}); }, "Nesterov momentum requires a momentum");
+  expect_error<ValueError>([&] { SGD(p, {.weight_decay = -1}); }, "SGD: invalid weight_decay -1");
+  expect_error<ValueError>([&] { Adam(p, {.lr = -1}); }, "Adam: invalid learning rate -1");
+  expect_error<ValueError>([&] { Adam(p, {.betas = {1.0, 0.999}}); }, "Adam: invalid beta parameter at index 0: 1");
+  expect_error<ValueError>([&] { AdamW(p, {.betas = {0.9, -0.1}}); }, "AdamW: invalid beta parameter at index 1: -0.1");
+  expect_error<ValueError>([&] { AdamW(p, {.eps = -1e-8}); }, "AdamW: invalid eps -1e-08");
+  expect_error<ValueError>([&] { RMSprop(p, {.alpha = -0.5}); }, "RMSprop: invalid alpha -0.5");
+  expect_error<ValueError>([&] { Adagrad(p, {.lr_decay = -1}); }, "Adagrad: invalid lr_decay -1");
+  expect_error<ValueError>([&] { SGD(std::vector<Tensor>{}); }, "SGD: got an empty parameter list");
+  expect_error<ValueError>([&] { SGD({p[0], p[0]}); }, "appears more than once");
+  expect_error<ValueError>([&] { SGD({p[0] * 2}); }, "can't optimize a non-leaf tensor");
   EXPECT_THROW(SGD({ones({2}, DType::i64)}), DTypeError);
 }
 

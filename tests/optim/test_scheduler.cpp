@@ -7,9 +7,12 @@
 #include <memory>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 namespace ember::optim {
 namespace {
+
+using ember::testing::expect_error;
 
 SGD make_sgd() {
   return SGD(std::vector<ParamGroup<SGDOptions>>{
@@ -129,48 +132,38 @@ TEST(Scheduler, LoadStateDictValidates) {
   EXPECT_THROW(step.load_state_dict(bad), ValueError);
 }
 
-template <class F>
-void expect_value_error(F&& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error for " << fragment;
-  } catch (const ValueError& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(Scheduler, BadArgumentsAreValueErrors) {
   SGD opt = make_sgd();
-  expect_value_error([&] { StepLR(opt, 0); }, "StepLR: step_size must be positive, got 0");
-  expect_value_error([&] { CosineAnnealingLR(opt, -1); }, "CosineAnnealingLR: T_max must be positive");
-  expect_value_error([&] { LinearLR(opt, {.start_factor = 0}); }, "LinearLR: start_factor must be in (0, 1], got 0");
-  expect_value_error([&] { LinearLR(opt, {.end_factor = 2}); }, "LinearLR: end_factor must be in [0, 1], got 2");
-  expect_value_error([&] { OneCycleLR(opt, {.max_lr = {0.1}}); }, "define either total_steps or (epochs and steps_per_epoch)");
-  expect_value_error([&] { OneCycleLR(opt, {.max_lr = {0.1, 0.2, 0.3}, .total_steps = 5}); },
+  expect_error<ValueError>([&] { StepLR(opt, 0); }, "StepLR: step_size must be positive, got 0");
+  expect_error<ValueError>([&] { CosineAnnealingLR(opt, -1); }, "CosineAnnealingLR: T_max must be positive");
+  expect_error<ValueError>([&] { LinearLR(opt, {.start_factor = 0}); }, "LinearLR: start_factor must be in (0, 1], got 0");
+  expect_error<ValueError>([&] { LinearLR(opt, {.end_factor = 2}); }, "LinearLR: end_factor must be in [0, 1], got 2");
+  expect_error<ValueError>([&] { OneCycleLR(opt, {.max_lr = {0.1}}); }, "define either total_steps or (epochs and steps_per_epoch)");
+  expect_error<ValueError>([&] { OneCycleLR(opt, {.max_lr = {0.1, 0.2, 0.3}, .total_steps = 5}); },
                      "max_lr has 3 values, expected 1 or one per parameter group (2)");
-  expect_value_error([&] { OneCycleLR(opt, {.max_lr = {0.1}, .total_steps = 5, .anneal_strategy = "exp"}); },
+  expect_error<ValueError>([&] { OneCycleLR(opt, {.max_lr = {0.1}, .total_steps = 5, .anneal_strategy = "exp"}); },
                      "anneal_strategy must be \"cos\" or \"linear\"");
   {
     Adagrad adagrad({zeros({1}).requires_grad_()});
-    expect_value_error([&] { OneCycleLR(adagrad, {.max_lr = {0.1}, .total_steps = 5}); },
+    expect_error<ValueError>([&] { OneCycleLR(adagrad, {.max_lr = {0.1}, .total_steps = 5}); },
                        "Adagrad has neither momentum nor betas");
   }
   {
     OneCycleLR one(opt, {.max_lr = {0.1}, .total_steps = 2});
     one.step();
     one.step();
-    expect_value_error([&] { one.step(); }, "OneCycleLR: tried to step 3 times; total_steps is 2");
+    expect_error<ValueError>([&] { one.step(); }, "OneCycleLR: tried to step 3 times; total_steps is 2");
   }
-  expect_value_error([&] { ReduceLROnPlateau(opt, {.mode = "up"}); }, "mode must be \"min\" or \"max\", got \"up\"");
-  expect_value_error([&] { ReduceLROnPlateau(opt, {.factor = 1.0}); }, "factor must be < 1, got 1");
-  expect_value_error([&] { ReduceLROnPlateau(opt, {.threshold_mode = "pct"}); }, "threshold_mode must be");
+  expect_error<ValueError>([&] { ReduceLROnPlateau(opt, {.mode = "up"}); }, "mode must be \"min\" or \"max\", got \"up\"");
+  expect_error<ValueError>([&] { ReduceLROnPlateau(opt, {.factor = 1.0}); }, "factor must be < 1, got 1");
+  expect_error<ValueError>([&] { ReduceLROnPlateau(opt, {.threshold_mode = "pct"}); }, "threshold_mode must be");
   {
     SGD other = make_sgd();
     auto mine = std::make_shared<StepLR>(opt, 2);
     auto theirs = std::make_shared<StepLR>(other, 2);
-    expect_value_error([&] { SequentialLR(opt, {mine, theirs}, {3}); },
+    expect_error<ValueError>([&] { SequentialLR(opt, {mine, theirs}, {3}); },
                        "scheduler 1 (StepLR) belongs to a different optimizer");
-    expect_value_error([&] { SequentialLR(opt, {mine}, {3}); }, "got 1 schedulers and 1 milestones");
+    expect_error<ValueError>([&] { SequentialLR(opt, {mine}, {3}); }, "got 1 schedulers and 1 milestones");
   }
 }
 
