@@ -72,7 +72,7 @@ TEST(Csv, ReadsFiles) {
     read_csv(dir / "t.csv");
     ADD_FAILURE() << "no error";
   } catch (const FormatError& e) {
-    EXPECT_EQ(std::string(e.what()), (dir / "t.csv").string() + ":2: column \"name\": \"a\" is not a number");
+    EXPECT_EQ(std::string(e.what()), (dir / "t.csv") + ":2: column \"name\": \"a\" is not a number");
   }
   EXPECT_THROW(read_csv(dir / "absent.csv"), FormatError);
 }

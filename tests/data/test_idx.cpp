@@ -84,7 +84,7 @@ TEST(Idx, CorruptFilesNameTheFileAndTheProblem) {
                          const std::vector<std::string>& fragments) {
     write_file(dir / name, bytes);
     auto with_name = fragments;
-    with_name.push_back((dir / name).string());
+    with_name.push_back(dir / name);
     expect_format_error([&] { read_idx(dir / name); }, with_name);
   };
   const auto good = idx_bytes(0x08, {2, 2}, {1, 2, 3, 4});

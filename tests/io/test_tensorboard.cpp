@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "ember/ember.h"
+#include "support/temp_dir.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -19,15 +20,7 @@ namespace {
 
 std::span<const uint8_t> as_bytes(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ember_tb_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using ember::testing::TempDir;
 
 fs::path venv_python() {
   const char* env_root = std::getenv("EMBER_SOURCE_DIR");

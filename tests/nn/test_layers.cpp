@@ -7,20 +7,14 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect_error.h"
 
 namespace nn = ember::nn;
 using ember::Tensor;
 
 namespace {
 
-template <class F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ember::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::testing::error_of;
 
 bool same_values(const Tensor& a, const Tensor& b) {
   return a.sizes() == b.sizes() && a.to_vector<double>() == b.to_vector<double>();

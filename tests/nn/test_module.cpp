@@ -7,6 +7,7 @@
 
 #include "ember/ember.h"
 #include "nn/models.h"
+#include "support/expect_error.h"
 
 namespace nn = ember::nn;
 using ember::Tensor;
@@ -55,14 +56,7 @@ bool same_values(const Tensor& a, const Tensor& b) {
   return a.sizes() == b.sizes() && a.to_vector<double>() == b.to_vector<double>();
 }
 
-template <class F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ember::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using ember::testing::error_of;
 
 TEST(Module, NamedParametersUseDottedPyTorchNames) {
   Net net;

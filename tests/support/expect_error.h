@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "ember/core/error.h"
+
 namespace ember::testing {
 
 template <class E, class F>
@@ -28,6 +30,18 @@ void expect_error(F&& f, std::initializer_list<std::string_view> fragments) {
 template <class E, class F>
 void expect_error(F&& f, std::string_view fragment) {
   expect_error<E>(std::forward<F>(f), {fragment});
+}
+
+// The message of the ember::Error f throws, or "<no error>": for tests that
+// compare a whole message.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "<no error>";
 }
 
 }  // namespace ember::testing

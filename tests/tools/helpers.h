@@ -9,21 +9,13 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include "support/temp_dir.h"
 
 namespace ember::tools_test {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("ember_tools_" + std::to_string(::getpid()) + "_" +
-                                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using ember::testing::TempDir;
 
 inline void write_idx(const fs::path& file, uint8_t ndim, const std::vector<uint32_t>& dims,
                       const std::vector<uint8_t>& values) {
