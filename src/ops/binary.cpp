@@ -176,7 +176,7 @@ void pow_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs&)
 std::vector<TensorMeta> infer_pow(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
   auto metas = infer_broadcast_promote(op, in, attrs);
   const DType dt = metas[0].dtype;
-  EMBER_CHECK(dt != DType::b8, DTypeError, "pow: not implemented for bool tensors");
+  EMBER_CHECK(dt != DType::b8, DTypeError, "pow: not supported when both operands are bool (as in PyTorch)");
   // As in PyTorch, only a Python-number exponent is checked; tensor exponents follow int_pow.
   const Tensor& e = in[1];
   EMBER_CHECK(!(is_integral(dt) && e.impl().is_wrapped_number && is_integral(e.dtype()) && e.item<int64_t>() < 0),
@@ -186,7 +186,8 @@ std::vector<TensorMeta> infer_pow(const OpDef& op, std::span<const Tensor> in, c
 
 std::vector<TensorMeta> infer_remainder(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
   auto metas = infer_broadcast_promote(op, in, attrs);
-  EMBER_CHECK(metas[0].dtype != DType::b8, DTypeError, "remainder: not implemented for bool tensors");
+  EMBER_CHECK(metas[0].dtype != DType::b8, DTypeError,
+              "remainder: not supported when both operands are bool (as in PyTorch)");
   return metas;
 }
 
@@ -327,19 +328,17 @@ TensorList remainder_backward(const BackwardContext& c, const TensorList& g) {
   return {g[0], c.needs_grad(1) ? neg(mul(g[0], div(c.input(0), c.input(1), "floor"))) : Tensor{}};
 }
 // Ties split the gradient evenly between the inputs, as PyTorch does.
+// `a_loses` / `b_loses`: where each input is not the one selected.
+TensorList split_by_selection(const BackwardContext& c, const Tensor& g, const Tensor& a_loses,
+                              const Tensor& b_loses) {
+  const Tensor shared = where(eq(c.input(0), c.input(1)), div(g, 2), g);
+  return {c.needs_grad(0) ? where(a_loses, 0, shared) : Tensor{}, c.needs_grad(1) ? where(b_loses, 0, shared) : Tensor{}};
+}
 TensorList maximum_backward(const BackwardContext& c, const TensorList& g) {
-  const Tensor& a = c.input(0);
-  const Tensor& b = c.input(1);
-  const Tensor shared = where(eq(a, b), div(g[0], 2), g[0]);
-  return {c.needs_grad(0) ? where(lt(a, b), 0, shared) : Tensor{},
-          c.needs_grad(1) ? where(gt(a, b), 0, shared) : Tensor{}};
+  return split_by_selection(c, g[0], lt(c.input(0), c.input(1)), gt(c.input(0), c.input(1)));
 }
 TensorList minimum_backward(const BackwardContext& c, const TensorList& g) {
-  const Tensor& a = c.input(0);
-  const Tensor& b = c.input(1);
-  const Tensor shared = where(eq(a, b), div(g[0], 2), g[0]);
-  return {c.needs_grad(0) ? where(gt(a, b), 0, shared) : Tensor{},
-          c.needs_grad(1) ? where(lt(a, b), 0, shared) : Tensor{}};
+  return split_by_selection(c, g[0], gt(c.input(0), c.input(1)), lt(c.input(0), c.input(1)));
 }
 TensorList atan2_backward(const BackwardContext& c, const TensorList& g) {
   const Tensor& a = c.input(0);
