@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -169,11 +170,50 @@ Workload make_cnn_step() {
           0, 64};
 }
 
+// One full training epoch from the files: read Debian's Fashion-MNIST
+// (60,000 images), normalize, then shuffled batches through the DataLoader
+// (one worker thread, as `ember train`) into the fashion-cnn (batch 64, Adam)
+// or fashion-mlp (batch 128, SGD momentum) step. Timed as one iteration.
+Workload make_epoch(bool cnn) {
+  return {[cnn] {
+            ember::data::TensorDataset train = ember::data::load_mnist();
+            Tensor images = ((train.input() - 0.2860) / 0.3530).contiguous();
+            if (!cnn) images = images.reshape({images.size(0), 784});
+            auto net = cnn ? make_cnn() : make_mlp();
+            std::unique_ptr<ember::optim::Optimizer> opt;
+            if (cnn) opt = std::make_unique<ember::optim::Adam>(net->parameters(), ember::optim::AdamOptions{.lr = 1e-3});
+            else
+              opt = std::make_unique<ember::optim::SGD>(net->parameters(),
+                                                       ember::optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+            ember::data::DataLoader loader(ember::data::TensorDataset(images, train.target()),
+                                           {.batch_size = cnn ? 64 : 128, .shuffle = true, .num_workers = 1});
+            for (auto& [x, y] : loader) {
+              opt->zero_grad();
+              ember::cross_entropy((*net)(x), y).backward();
+              opt->step();
+            }
+          },
+          0, 60000};
+}
+
+// Memory high-water mark and current resident size of this process, MB
+// (/proc/self/status VmHWM and VmRSS).
+std::pair<double, double> rss_mb() {
+  std::ifstream in("/proc/self/status");
+  double hwm = 0, rss = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) hwm = std::stod(line.substr(6)) / 1024;
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::stod(line.substr(6)) / 1024;
+  }
+  return {hwm, rss};
+}
+
 const std::vector<std::string> kNames = {"fma",           "gemm256",          "gemm1024",        "gemm2048",
                                          "conv_fashion_fwd", "conv_fashion_fwdbwd", "conv_resnet_fwd",
                                          "conv_resnet_fwdbwd", "add1",          "linear16_fwdbwd", "cnn_step",
                                          "stream_copy",   "stream_triad",     "mlp_step",        "mlp_infer1",
-                                         "mlp_infer64",   "cnn_infer1",       "cnn_infer64"};
+                                         "mlp_infer64",   "cnn_infer1",       "cnn_infer64",     "cnn_epoch",
+                                         "mlp_epoch"};
 const std::vector<std::string> kElementwiseOps = {"add", "muladd", "gelu", "sum", "softmax", "layernorm"};
 const std::vector<std::pair<std::string, int64_t>> kSizes = {{"1k", 1024}, {"64k", 65536}, {"16m", 16 << 20}};
 
@@ -203,6 +243,8 @@ Workload make(const Request& r) {
   if (n == "mlp_infer64") return make_infer(false, 64);
   if (n == "cnn_infer1") return make_infer(true, 1);
   if (n == "cnn_infer64") return make_infer(true, 64);
+  if (n == "cnn_epoch") return make_epoch(true);
+  if (n == "mlp_epoch") return make_epoch(false);
   for (const auto& op : kElementwiseOps)
     for (const auto& [tag, size] : kSizes)
       if (n == op + "_" + tag) return make_elementwise(op, size);
@@ -233,6 +275,7 @@ std::string run(const Request& r) {
   ember::set_num_threads(r.threads);
   ember::manual_seed(0);
   Workload w = make(r);
+  const double rss_before = rss_mb().second;
   for (int i = 0; i < r.warmup; ++i) w.step();
   std::vector<double> times;
   for (int rep = 0; rep < r.reps; ++rep) {
@@ -247,6 +290,9 @@ std::string run(const Request& r) {
   for (size_t i = 0; i < times.size(); ++i) o << (i ? ", " : "") << times[i];
   o << "], \"flops\": " << w.flops << ", \"items\": " << w.items << ", \"bytes\": " << w.bytes;
   if (r.name == "fma") o << ", \"isa\": \"" << bench::fma_peak_isa() << "\"";
+  // Peak RSS is the process's whole life: meaningful for a fresh process per
+  // request (bench/run.py does that for the epoch workloads).
+  o << ", \"rss_before_mb\": " << rss_before << ", \"peak_rss_mb\": " << rss_mb().first;
   o << "}";
   return o.str();
 }

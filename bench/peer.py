@@ -37,6 +37,31 @@ def elementwise(name):
     return op, n, rows, cols, nbytes
 
 
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def load_fashion_mnist():
+    """Debian's Fashion-MNIST training split: (images f32 [N, 1, 28, 28]
+    normalized as `ember train` does, labels i64 [N]) as numpy arrays."""
+    import gzip
+    import numpy as np
+    with gzip.open(f"{FASHION_DIR}/train-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with gzip.open(f"{FASHION_DIR}/train-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    return (images.astype(np.float32) / 255 - 0.2860) / 0.3530, labels
+
+
+def rss_mb():
+    """(peak, current) resident size of this process in MB (VmHWM, VmRSS)."""
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("VmHWM:", "VmRSS:")):
+                out[line[:5]] = int(line.split()[1]) / 1024
+    return out.get("VmHWM", 0), out.get("VmRSS", 0)
+
+
 class Torch:
     def __init__(self, threads):
         import torch
@@ -106,6 +131,23 @@ class Torch:
                 torch.nn.functional.cross_entropy(net(x), y).backward()
                 opt.step()
             return mlp_step, 0, 128
+        if name in ("cnn_epoch", "mlp_epoch"):
+            cnn = name == "cnn_epoch"
+            F = torch.nn.functional
+
+            def epoch():
+                images, labels = load_fashion_mnist()
+                x = torch.from_numpy(images) if cnn else torch.from_numpy(images).reshape(-1, 784)
+                data = torch.utils.data.TensorDataset(x, torch.from_numpy(labels))
+                loader = torch.utils.data.DataLoader(data, batch_size=64 if cnn else 128, shuffle=True)
+                net = self.cnn() if cnn else self.mlp()
+                opt = (torch.optim.Adam(net.parameters(), lr=1e-3) if cnn
+                       else torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9))
+                for xb, yb in loader:
+                    opt.zero_grad()
+                    F.cross_entropy(net(xb), yb).backward()
+                    opt.step()
+            return epoch, 0, 60000
         if name in INFER:
             cnn, batch = INFER[name]
             net = (self.cnn() if cnn else self.mlp()).eval()
@@ -220,6 +262,27 @@ class TF:
                 opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
                 return loss
             return (lambda: mlp_step().numpy()), 0, 128
+        if name in ("cnn_epoch", "mlp_epoch"):
+            cnn = name == "cnn_epoch"
+            lossf = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+            def epoch():
+                images, labels = load_fashion_mnist()
+                x = images.transpose(0, 2, 3, 1) if cnn else images.reshape(-1, 784)  # NHWC
+                data = (tf.data.Dataset.from_tensor_slices((x, labels)).shuffle(len(labels))
+                        .batch(64 if cnn else 128).prefetch(tf.data.AUTOTUNE))
+                net = self.cnn() if cnn else self.mlp()
+                opt = tf.keras.optimizers.Adam(1e-3) if cnn else tf.keras.optimizers.SGD(0.01, momentum=0.9)
+
+                @tf.function  # as Keras fit() compiles its train step
+                def step(xb, yb):
+                    with tf.GradientTape() as tape:
+                        loss = lossf(yb, net(xb, training=True))
+                    opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+                    return loss
+                for xb, yb in data:
+                    step(xb, yb)
+            return epoch, 0, 60000
         if name in INFER:
             cnn, batch = INFER[name]
             net = self.cnn() if cnn else self.mlp()
@@ -254,6 +317,7 @@ def run(fw, threads, line):
         raise ValueError(f"this process runs {threads} threads, asked for {a.threads}")
     fn, flops, items, *rest = fw.make(a.workload)
     nbytes = rest[0] if rest else 0
+    rss_before = rss_mb()[1]
     for _ in range(a.warmup):
         fn()
     times = []
@@ -262,8 +326,10 @@ def run(fw, threads, line):
         for _ in range(a.inner):
             fn()
         times.append((time.perf_counter() - t0) / a.inner)
+    # Peak RSS covers the process's whole life: meaningful for a fresh process
+    # per request (bench/run.py does that for the epoch workloads).
     return {"workload": a.workload, "threads": threads, "times": times, "flops": flops, "items": items,
-            "bytes": nbytes}
+            "bytes": nbytes, "rss_before_mb": rss_before, "peak_rss_mb": rss_mb()[0]}
 
 
 def main():

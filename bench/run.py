@@ -54,7 +54,12 @@ WORKLOADS.update({
     "mlp_infer64": (10, 3, "ms"),
     "cnn_infer1": (20, 5, "ms"),
     "cnn_infer64": (3, 2, "ms"),
+    "cnn_epoch": (1, 0, "img"),
+    "mlp_epoch": (1, 0, "img"),
 })
+# Whole epochs run in a fresh process per repetition, so that the process's
+# peak RSS (VmHWM) is that epoch's: reported as an extra "<name>_rss" row.
+FRESH = ("cnn_epoch", "mlp_epoch")
 LABELS = {
     "fma": "FP32 FMA peak (16 chains/thread)",
     "gemm256": "GEMM 256³",
@@ -74,13 +79,17 @@ LABELS = {
     "mlp_infer64": "fashion-mlp inference, batch 64",
     "cnn_infer1": "fashion-cnn inference, batch 1",
     "cnn_infer64": "fashion-cnn inference, batch 64",
+    "cnn_epoch": "fashion-cnn epoch from the files (60k images, batch 64, Adam)",
+    "mlp_epoch": "fashion-mlp epoch from the files (60k images, batch 128, SGD)",
+    "cnn_epoch_rss": "peak RSS, fashion-cnn epoch process",
+    "mlp_epoch_rss": "peak RSS, fashion-mlp epoch process",
 }
 for _op, _label in EW_OPS.items():
     for _tag in EW_SIZES:
         LABELS[f"{_op}_{_tag}"] = f"{_label}, {_tag.upper()} elems"
 UNITS = {"peak": "GFLOP/s", "gflops": "GFLOP/s", "us": "µs/op", "img": "images/s", "bwpeak": "GB/s",
-         "gbs": "GB/s", "ms": "ms"}
-LOWER_IS_BETTER = ("us", "ms")
+         "gbs": "GB/s", "ms": "ms", "mb": "MB"}
+LOWER_IS_BETTER = ("us", "ms", "mb")
 
 
 class Server:
@@ -205,31 +214,51 @@ def main():
     load_before = loadavg()
     results = {}  # (threads, workload, framework) -> (median, lo, hi) of the metric
     versions = {}
+    def start(f, t):
+        if f == "ember":
+            return Server("ember", [a.ember_bench, "--serve"])
+        return Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
+                          "--framework", f, "--threads", str(t), "--serve"])
+
+    def show(t, w, kind, fws):
+        line = "  ".join(f"{f} {fmt(results[(t, w, f)][0])}" for f in fws)
+        print(f"[{t} thr] {w:22s} {UNITS[kind]:9s} {line}", flush=True)
+
     for t in threads:
-        servers = {"ember": Server("ember", [a.ember_bench, "--serve"])}
+        servers = {"ember": start("ember", t)}
         for f in peers:
-            servers[f] = Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
-                                    "--framework", f, "--threads", str(t), "--serve"])
+            servers[f] = start(f, t)
             versions[f] = servers[f].version
         names = list(servers)
         for w in workloads:
             inner, warmup, kind = WORKLOADS[w]
             fws = ["ember"] if kind in ("peak", "bwpeak") else names
+            fresh = w in FRESH
             times = {f: [] for f in fws}
+            peak_rss = {f: [] for f in fws}
             meta = {}
             for r in range(a.rounds):
                 order = fws[r % len(fws):] + fws[:r % len(fws)]
                 for f in order:
                     if a.quiet_wait > 0:
                         wait_quiet(a.quiet_wait)
-                    out = servers[f].ask(f"{w} --threads {t} --warmup {warmup} --reps {a.reps} --inner {inner}")
+                    server = start(f, t) if fresh else servers[f]
+                    reps = 1 if fresh else a.reps
+                    out = server.ask(f"{w} --threads {t} --warmup {warmup} --reps {reps} --inner {inner}")
+                    if fresh:
+                        server.close()
+                        peak_rss[f].append(out["peak_rss_mb"])
                     times[f] += out["times"]
                     meta[f] = (out["flops"], out["items"], out.get("bytes", 0))
             for f in fws:
                 ms = sorted(metric(kind, x, *meta[f]) for x in times[f])
                 results[(t, w, f)] = (metric(kind, statistics.median(times[f]), *meta[f]), ms[0], ms[-1])
-            line = "  ".join(f"{f} {fmt(results[(t, w, f)][0])}" for f in fws)
-            print(f"[{t} thr] {w:22s} {UNITS[kind]:9s} {line}", flush=True)
+                if fresh:
+                    results[(t, w + "_rss", f)] = (statistics.median(peak_rss[f]), min(peak_rss[f]),
+                                                   max(peak_rss[f]))
+            show(t, w, kind, fws)
+            if fresh:
+                show(t, w + "_rss", "mb", fws)
         for s in servers.values():
             s.close()
     load_after = loadavg()
@@ -241,8 +270,8 @@ def main():
     hdr.append("Ember % of peak")
     rows = []
     for t in threads:
-        for w in workloads:
-            _, _, kind = WORKLOADS[w]
+        for w, kind in [(x, k) for w in workloads
+                        for x, k in [(w, WORKLOADS[w][2])] + ([(w + "_rss", "mb")] if w in FRESH else [])]:
             e = results[(t, w, "ember")]
             row = [LABELS[w], str(t), UNITS[kind], f"{fmt(e[0])} ({fmt(e[1])}–{fmt(e[2])})"]
             for f in peers:
@@ -328,9 +357,14 @@ bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-
   arrays, OpenMP static schedule, `bench/fma_peak.cpp`) measured in the same
   run at the same thread count; 1K and 64K fit in cache, so they can exceed
   100%. Iterations per repetition: 300 at 1K, 30 at 64K, 1 at 16M.
-- Not measured yet: peak memory (RSS) of training — the serving processes
-  are long-lived, so `ru_maxrss` before/after a request is not a valid
-  per-workload figure.
+- **Epochs** (`cnn_epoch`, `mlp_epoch`) are one full training epoch timed
+  from the files: read Debian's gzipped Fashion-MNIST IDX files, normalize,
+  then 60,000 shuffled images in batches through each framework's own input
+  pipeline (Ember's DataLoader with one worker thread; PyTorch's DataLoader;
+  `tf.data` with prefetch and a `tf.function` step) into the training step.
+  Each repetition runs in a **fresh process**, and its peak resident memory
+  (VmHWM, the whole process: libraries, data and training) is the
+  **peak RSS** row ({a.rounds} epochs per framework).
   Forward+backward conv workloads differentiate `sum(conv2d(x, w, b))` with
   respect to x, w and b (gradients accumulate across iterations in all three).
 
