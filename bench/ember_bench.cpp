@@ -66,6 +66,21 @@ Workload make_conv(int64_t n, int64_t cin, int64_t cout, int64_t hw, bool backwa
   return {[x, w, b] { ember::conv2d(x, w, b, {.padding = 1}).sum().backward(); }, 3 * f};
 }
 
+// scaled_dot_product_attention, batch 4, 8 heads, head dim 64, sequence `len`
+// (bench/peer.py sdpa: same shapes and FLOP count).
+Workload make_sdpa(int64_t len, bool causal, bool backward) {
+  constexpr int64_t kBatch = 4, kHeads = 8, kDim = 64;
+  Tensor q = ember::randn({kBatch, kHeads, len, kDim}), k = ember::randn({kBatch, kHeads, len, kDim}),
+         v = ember::randn({kBatch, kHeads, len, kDim}), g = ember::randn({kBatch, kHeads, len, kDim});
+  const double fwd = 4.0 * double(kBatch * kHeads * kDim) * double(len) * double(len) * (causal ? 0.5 : 1.0);
+  if (backward)
+    for (Tensor* t : {&q, &k, &v}) t->requires_grad_();
+  auto attend = [q, k, v, causal] { return ember::scaled_dot_product_attention(q, k, v, {.is_causal = causal}); };
+  if (!backward) return {[attend] { Tensor o = attend(); }, fwd};
+  // The backward counts 2.5x the forward (FlashAttention's convention).
+  return {[attend, q, k, v, g] { ember::autograd::grad({attend()}, {q, k, v}, {g}); }, 3.5 * fwd};
+}
+
 Workload make_add1(int64_t per_iter) {
   Tensor a = ember::randn({1}), b = ember::randn({1});
   return {[a, b, per_iter] {
@@ -213,7 +228,8 @@ const std::vector<std::string> kNames = {"fma",           "gemm256",          "g
                                          "conv_resnet_fwdbwd", "add1",          "linear16_fwdbwd", "cnn_step",
                                          "stream_copy",   "stream_triad",     "mlp_step",        "mlp_infer1",
                                          "mlp_infer64",   "cnn_infer1",       "cnn_infer64",     "cnn_epoch",
-                                         "mlp_epoch"};
+                                         "mlp_epoch",     "sdpa_512",         "sdpa_2048",       "sdpa_2048_causal",
+                                         "sdpa_512_fwdbwd", "sdpa_2048_fwdbwd", "sdpa_2048_causal_fwdbwd"};
 const std::vector<std::string> kElementwiseOps = {"add", "muladd", "gelu", "sum", "softmax", "layernorm"};
 const std::vector<std::pair<std::string, int64_t>> kSizes = {{"1k", 1024}, {"64k", 65536}, {"16m", 16 << 20}};
 
@@ -245,6 +261,9 @@ Workload make(const Request& r) {
   if (n == "cnn_infer64") return make_infer(true, 64);
   if (n == "cnn_epoch") return make_epoch(true);
   if (n == "mlp_epoch") return make_epoch(false);
+  if (n.rfind("sdpa_", 0) == 0 && std::find(kNames.begin(), kNames.end(), n) != kNames.end())
+    return make_sdpa(n.rfind("sdpa_512", 0) == 0 ? 512 : 2048, n.find("causal") != std::string::npos,
+                     n.ends_with("_fwdbwd"));
   for (const auto& op : kElementwiseOps)
     for (const auto& [tag, size] : kSizes)
       if (n == op + "_" + tag) return make_elementwise(op, size);

@@ -37,6 +37,22 @@ def elementwise(name):
     return op, n, rows, cols, nbytes
 
 
+SDPA_SHAPE = (4, 8, 64)  # batch, heads, head dim (bench/ember_bench.cpp make_sdpa)
+
+
+def sdpa(name):
+    """(seq len, causal, backward, FLOPs) for 'sdpa_2048_causal_fwdbwd' etc., else None.
+    FLOPs count the two products (4 B H L S E), halved when causal; the
+    backward counts 2.5x the forward (FlashAttention's convention)."""
+    parts = name.split("_")
+    if parts[0] != "sdpa" or len(parts) < 2 or not parts[1].isdigit():
+        return None
+    s, causal, backward = int(parts[1]), "causal" in parts, parts[-1] == "fwdbwd"
+    b, h, e = SDPA_SHAPE
+    fwd = 4.0 * b * h * s * s * e * (0.5 if causal else 1.0)
+    return s, causal, backward, fwd * (3.5 if backward else 1.0)
+
+
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 
@@ -156,6 +172,15 @@ class Torch:
                 with torch.inference_mode():
                     net(x)
             return infer, 0, 1
+        if sdpa(name):
+            s, causal, backward, flops = sdpa(name)
+            b, h, e = SDPA_SHAPE
+            q, k, v = (torch.randn(b, h, s, e, requires_grad=backward) for _ in range(3))
+            g = torch.randn(b, h, s, e)
+
+            def attend():
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+            return ((lambda: torch.autograd.grad(attend(), (q, k, v), g)) if backward else attend), flops, 1
         raise ValueError(f"unknown workload {name!r}")
 
     def mlp(self):
@@ -289,6 +314,28 @@ class TF:
             x = tf.random.normal((batch, 28, 28, 1) if cnn else (batch, 784))
             fwd = tf.function(lambda: net(x, training=False))  # what Keras predict() compiles
             return (lambda: fwd().numpy()), 0, 1
+        if sdpa(name):
+            # TensorFlow has no fused attention op: softmax(Q K^T / sqrt(E) + causal bias) V.
+            s, causal, backward, flops = sdpa(name)
+            b, h, e = SDPA_SHAPE
+            q, k, v = (tf.Variable(tf.random.normal((b, h, s, e))) for _ in range(3))
+            g = tf.random.normal((b, h, s, e))
+            pos = tf.range(s)
+            bias = tf.where(pos[None, :] > pos[:, None], float("-inf"), 0.0) if causal else None
+
+            def attend():
+                scores = tf.matmul(q, k, transpose_b=True) * (e ** -0.5)
+                if bias is not None:
+                    scores = scores + bias
+                return tf.matmul(tf.nn.softmax(scores, axis=-1), v)
+
+            @tf.function
+            def fwdbwd():
+                with tf.GradientTape() as tape:
+                    out = attend()
+                return tape.gradient(out, [q, k, v], output_gradients=g)
+            fn = fwdbwd if backward else tf.function(attend)
+            return (lambda: [t.numpy() for t in tf.nest.flatten(fn())]), flops, 1
         raise ValueError(f"unknown workload {name!r}")
 
     def mlp(self):

@@ -56,7 +56,16 @@ WORKLOADS.update({
     "cnn_infer64": (3, 2, "ms"),
     "cnn_epoch": (1, 0, "img"),
     "mlp_epoch": (1, 0, "img"),
+    "sdpa_512": (3, 1, "gflops"),
+    "sdpa_512_fwdbwd": (1, 1, "gflops"),
+    "sdpa_2048": (1, 1, "gflops"),
+    "sdpa_2048_fwdbwd": (1, 1, "gflops"),
+    "sdpa_2048_causal": (1, 1, "gflops"),
+    "sdpa_2048_causal_fwdbwd": (1, 1, "gflops"),
 })
+# PyTorch's C++ API (build-bench/libtorch_peer, Debian's libtorch 1.13) runs
+# only the dispatch-overhead workloads; it gets its own table.
+LIBTORCH_WORKLOADS = ("add1", "linear16_fwdbwd")
 # Whole epochs run in a fresh process per repetition, so that the process's
 # peak RSS (VmHWM) is that epoch's: reported as an extra "<name>_rss" row.
 FRESH = ("cnn_epoch", "mlp_epoch")
@@ -81,6 +90,12 @@ LABELS = {
     "cnn_infer64": "fashion-cnn inference, batch 64",
     "cnn_epoch": "fashion-cnn epoch from the files (60k images, batch 64, Adam)",
     "mlp_epoch": "fashion-mlp epoch from the files (60k images, batch 128, SGD)",
+    "sdpa_512": "attention 4×8 heads, S=512, d=64, fwd",
+    "sdpa_512_fwdbwd": "attention 4×8 heads, S=512, d=64, fwd+bwd",
+    "sdpa_2048": "attention 4×8 heads, S=2048, d=64, fwd",
+    "sdpa_2048_fwdbwd": "attention 4×8 heads, S=2048, d=64, fwd+bwd",
+    "sdpa_2048_causal": "causal attention 4×8 heads, S=2048, d=64, fwd",
+    "sdpa_2048_causal_fwdbwd": "causal attention 4×8 heads, S=2048, d=64, fwd+bwd",
     "cnn_epoch_rss": "peak RSS, fashion-cnn epoch process",
     "mlp_epoch_rss": "peak RSS, fashion-mlp epoch process",
 }
@@ -192,7 +207,8 @@ def loadavg():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--frameworks", default="torch,tf", help="peers: torch, tf (comma-separated)")
+    ap.add_argument("--frameworks", default="torch,tf,libtorch",
+                    help="peers: torch, tf, libtorch (comma-separated)")
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=3)
@@ -214,9 +230,16 @@ def main():
     load_before = loadavg()
     results = {}  # (threads, workload, framework) -> (median, lo, hi) of the metric
     versions = {}
+    libtorch_peer = os.path.join(os.path.dirname(a.ember_bench), "libtorch_peer")
+    if "libtorch" in peers and not os.path.exists(libtorch_peer):
+        print(f"note: {libtorch_peer} missing (bench/setup.sh builds it); no libtorch column", flush=True)
+        peers.remove("libtorch")
+
     def start(f, t):
         if f == "ember":
             return Server("ember", [a.ember_bench, "--serve"])
+        if f == "libtorch":
+            return Server(f, [libtorch_peer, "--threads", str(t), "--serve"])
         return Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
                           "--framework", f, "--threads", str(t), "--serve"])
 
@@ -232,7 +255,8 @@ def main():
         names = list(servers)
         for w in workloads:
             inner, warmup, kind = WORKLOADS[w]
-            fws = ["ember"] if kind in ("peak", "bwpeak") else names
+            fws = ["ember"] if kind in ("peak", "bwpeak") else [
+                f for f in names if f != "libtorch" or w in LIBTORCH_WORKLOADS]
             fresh = w in FRESH
             times = {f: [] for f in fws}
             peak_rss = {f: [] for f in fws}
@@ -264,8 +288,9 @@ def main():
     load_after = loadavg()
 
     # The table.
+    table_peers = [f for f in peers if f != "libtorch"]
     hdr = ["workload", "thr", "unit", "Ember median (min–max)"]
-    for f in peers:
+    for f in table_peers:
         hdr += [f"{NAMES[f]} median (min–max)", f"Ember/{NAMES[f]}"]
     hdr.append("Ember % of peak")
     rows = []
@@ -274,7 +299,7 @@ def main():
                         for x, k in [(w, WORKLOADS[w][2])] + ([(w + "_rss", "mb")] if w in FRESH else [])]:
             e = results[(t, w, "ember")]
             row = [LABELS[w], str(t), UNITS[kind], f"{fmt(e[0])} ({fmt(e[1])}–{fmt(e[2])})"]
-            for f in peers:
+            for f in table_peers:
                 if (t, w, f) not in results:
                     row += ["—", "—"]
                     continue
@@ -294,6 +319,17 @@ def main():
     table = ["| " + " | ".join(hdr) + " |", "|" + "|".join("---" for _ in hdr) + "|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
     table = "\n".join(table)
+    cpp_rows = [(t, w) for t in threads for w in workloads if (t, w, "libtorch") in results]
+    if cpp_rows:
+        table += ("\n\n**Against PyTorch's C++ API** (libtorch, `build-bench/libtorch_peer`, same"
+                  " workloads, same process protocol):\n\n"
+                  "| workload | thr | unit | Ember median (min–max) | libtorch median (min–max) | Ember/libtorch |\n"
+                  "|---|---|---|---|---|---|\n")
+        for t, w in cpp_rows:
+            e, p = results[(t, w, "ember")], results[(t, w, "libtorch")]
+            kind = WORKLOADS[w][2]
+            table += (f"| {LABELS[w]} | {t} | {UNITS[kind]} | {fmt(e[0])} ({fmt(e[1])}–{fmt(e[2])}) | "
+                      f"{fmt(p[0])} ({fmt(p[1])}–{fmt(p[2])}) | {p[0] / e[0]:.2f}× |\n")
     print()
     print(table)
     print(f"quiet-wait: {QUIET}; load {load_before} -> {load_after}")
@@ -318,7 +354,7 @@ the frameworks alternating workload by workload (issue 4). Generated by
 - **Command:**
 
 ```sh
-bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-cpu; Release build in build-bench/
+bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-cpu, libtorch-dev; Release build in build-bench/
 {cmd}
 ```
 
@@ -377,7 +413,7 @@ bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-
     print(f"\nwrote {os.path.relpath(a.out, ROOT)}")
 
 
-NAMES = {"torch": "PyTorch", "tf": "TensorFlow"}
+NAMES = {"torch": "PyTorch", "tf": "TensorFlow", "libtorch": "libtorch"}
 
 if __name__ == "__main__":
     main()

@@ -46,10 +46,77 @@ def softmax_cases(name, fn):
     ]
 
 
+def softmax_backward_data(g, y, dim):
+    """aten's _softmax_backward_data: the softmax gradient given the output y."""
+    return torch.ops.aten._softmax_backward_data(g, y, dim, y.dtype)
+
+
+def log_softmax_backward_data(g, y, dim):
+    return torch.ops.aten._log_softmax_backward_data(g, y, dim, y.dtype)
+
+
+def layer_norm_backward(g, x, w, normalized_shape, eps=1e-5):
+    """aten's native_layer_norm_backward, with the statistics of x (Ember's
+    op recomputes them); (dx, dw, db), or dx alone without a weight."""
+    b = None if w is None else torch.zeros_like(w)
+    with torch.no_grad():
+        _, mean, rstd = torch.ops.aten.native_layer_norm(x, normalized_shape, w, b, eps)
+    affine = w is not None
+    out = torch.ops.aten.native_layer_norm_backward(g, x, normalized_shape, mean, rstd, w, b, [True, affine, affine])
+    return out if affine else out[0]
+
+
+def cross_entropy_backward(g, x, t, **kwargs):
+    """The gradient of F.cross_entropy by its input x, differentiable again."""
+    return torch.autograd.grad(F.cross_entropy(x, t, **kwargs), x, g, create_graph=True)[0]
+
+
 def cases():
     nll, ce = F.nll_loss, F.cross_entropy
     ignore_target = torch.tensor([1, -100, 3, 0, -100])
     return softmax_cases("softmax", torch.softmax) + softmax_cases("log_softmax", torch.log_softmax) + [
+        # rows longer than a vector with a tail, and far from zero: the f32 row kernels
+        Case("softmax/long_rows", [T((3, 67), low=-30, high=30)], lambda x: torch.softmax(x, -1)),
+        Case("log_softmax/long_rows", [T((3, 67), low=-30, high=30)], lambda x: torch.log_softmax(x, -1)),
+        Case("softmax/large_middle", [T((2, 19, 3), low=900, high=1000)], lambda x: torch.softmax(x, 1)),
+        # the backward ops
+        Case("softmax_backward_data/basic", [T((3, 5)), T((3, 5), low=0, high=1)],
+             lambda g, y: softmax_backward_data(g, y, -1)),
+        Case("softmax_backward_data/dim0", [T((4, 3)), T((4, 3), low=0, high=1)],
+             lambda g, y: softmax_backward_data(g, y, 0)),
+        Case("softmax_backward_data/long_rows", [T((2, 37)), T((2, 37), low=0, high=0.1)],
+             lambda g, y: softmax_backward_data(g, y, -1)),
+        Case("log_softmax_backward_data/basic", [T((3, 5)), T((3, 5), low=-3, high=-0.1)],
+             lambda g, y: log_softmax_backward_data(g, y, -1)),
+        Case("log_softmax_backward_data/middle", [T((2, 3, 4)), T((2, 3, 4), low=-3, high=-0.1)],
+             lambda g, y: log_softmax_backward_data(g, y, 1)),
+        Case("log_softmax_backward_data/long_rows", [T((2, 37)), T((2, 37), low=-6, high=-2)],
+             lambda g, y: log_softmax_backward_data(g, y, -1)),
+        Case("layer_norm_backward/basic", [T((4, 6)), T((4, 6)), T((6,))],
+             lambda g, x, w: layer_norm_backward(g, x, w, (6,))),
+        Case("layer_norm_backward/multi_dim", [T((2, 3, 4)), T((2, 3, 4)), T((3, 4))],
+             lambda g, x, w: layer_norm_backward(g, x, w, (3, 4))),
+        Case("layer_norm_backward/no_weight", [T((3, 5)), T((3, 5))],
+             lambda g, x: layer_norm_backward(g, x, None, (5,))),
+        Case("layer_norm_backward/long_rows", [T((3, 67)), T((3, 67), low=5, high=9), T((67,))],
+             lambda g, x, w: layer_norm_backward(g, x, w, (67,))),
+        # Rows away from zero, yet near enough for PyTorch's float32 result to be
+        # within float32 tolerance of the exact one (test_nn.cpp checks further out).
+        Case("layer_norm/long_rows", [T((3, 67), low=5, high=9), T((67,)), T((67,))],
+             lambda x, w, b: F.layer_norm(x, (67,), w, b)),
+        Case("cross_entropy_loss_backward/mean", [T(()), T((4, 5)), I((4,), 0, 5)],
+             lambda g, x, t: cross_entropy_backward(g, x, t)),
+        Case("cross_entropy_loss_backward/none", [T((4,)), T((4, 5)), I((4,), 0, 5)],
+             lambda g, x, t: cross_entropy_backward(g, x, t, reduction="none")),
+        Case("cross_entropy_loss_backward/smoothing_weight_ignore", [T(()), T((5, 5)), torch.tensor([1, 4, 3, 1, 0])],
+             lambda g, x, t: cross_entropy_backward(g, x, t, weight=class_weight(5), ignore_index=1,
+                                                    label_smoothing=0.2)),
+        Case("cross_entropy_loss_backward/spatial_sum", [T(()), T((2, 4, 3)), I((2, 3), 0, 4)],
+             lambda g, x, t: cross_entropy_backward(g, x, t, reduction="sum", label_smoothing=0.1)),
+        Case("cross_entropy_loss_backward/long_rows", [T((3,)), T((3, 37)), I((3,), 0, 37)],
+             lambda g, x, t: cross_entropy_backward(g, x, t, reduction="none", label_smoothing=0.1)),
+        Case("cross_entropy/long_rows", [T((3, 37), low=-40, high=40), I((3,), 0, 37)],
+             lambda x, t: ce(x, t, label_smoothing=0.3)),
         # layer_norm
         Case("layer_norm/basic", [T((4, 6)), T((6,)), T((6,))], lambda x, w, b: F.layer_norm(x, (6,), w, b)),
         Case("layer_norm/no_affine", [T((3, 5))], lambda x: F.layer_norm(x, (5,))),

@@ -92,13 +92,18 @@ void OpNode::release_saved() {
 TensorList OpNode::apply(TensorList&& grads) {
   auto self = shared_from_this();
   TensorList inputs, outputs;
+  inputs.reserve(saved_inputs_.size());
+  outputs.reserve(saved_outputs_.size());
   for (const auto& s : saved_inputs_) inputs.push_back(s.unpack(self, op_->name));
   for (const auto& s : saved_outputs_) outputs.push_back(s.unpack(self, op_->name));
-  // (std::vector<bool> has no bool* to make a span from.)
-  std::unique_ptr<bool[]> needs(new bool[next_edges.size()]);
-  for (size_t i = 0; i < next_edges.size(); ++i) needs[i] = next_edges[i].node != nullptr;
-  BackwardContext ctx(inputs, outputs, attrs_, std::span<const bool>(needs.get(), next_edges.size()),
-                      input_meta);
+  // (std::vector<bool> has no bool* to make a span from.) Ops with more
+  // inputs than fit on the stack are rare: concatenations, einsum.
+  const size_t n = next_edges.size();
+  bool on_stack[8];
+  std::unique_ptr<bool[]> on_heap(n > std::size(on_stack) ? new bool[n] : nullptr);
+  bool* needs = on_heap ? on_heap.get() : on_stack;
+  for (size_t i = 0; i < n; ++i) needs[i] = next_edges[i].node != nullptr;
+  BackwardContext ctx(inputs, outputs, attrs_, std::span<const bool>(needs, n), input_meta);
   return op_->backward(ctx, grads);
 }
 
@@ -148,6 +153,10 @@ void record(const OpDef& op, std::span<const Tensor> inputs, std::span<Tensor> o
               ": cannot record gradients inside inference mode");
   auto node = std::make_shared<OpNode>(op, attrs);
   node->sequence_nr = new_sequence_nr();
+  // One allocation per list rather than a few per growing push_back.
+  node->next_edges.reserve(inputs.size());
+  node->input_meta.reserve(inputs.size());
+  node->output_meta.reserve(outputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     const bool integer_input =
@@ -158,8 +167,10 @@ void record(const OpDef& op, std::span<const Tensor> inputs, std::span<Tensor> o
   }
   const bool saves_inputs = op.saves == Saves::inputs || op.saves == Saves::both;
   const bool saves_outputs = op.saves == Saves::outputs || op.saves == Saves::both;
-  if (saves_inputs)
+  if (saves_inputs) {
+    node->saved_inputs_.reserve(inputs.size());
     for (const auto& t : inputs) node->saved_inputs_.emplace_back(t, false);
+  }
   for (uint32_t i = 0; i < outputs.size(); ++i) {
     Tensor& out = outputs[i];
     node->output_meta.push_back({out.sizes(), out.dtype(), out.device()});
@@ -169,8 +180,10 @@ void record(const OpDef& op, std::span<const Tensor> inputs, std::span<Tensor> o
     out.impl().output_nr = i;
     out.impl().requires_grad = true;
   }
-  if (saves_outputs)
+  if (saves_outputs) {
+    node->saved_outputs_.reserve(outputs.size());
     for (const auto& t : outputs) node->saved_outputs_.emplace_back(t, true);
+  }
 }
 
 }  // namespace ember::autograd

@@ -6,6 +6,7 @@
 #include <new>
 
 #include "ember/core/error.h"
+#include "ember/core/profiler.h"
 
 namespace ember {
 namespace {
@@ -60,6 +61,11 @@ class CachingAllocator {
     stats_.cached_bytes = 0;
   }
 
+  void reset_peak() {
+    std::lock_guard lock(mutex_);
+    stats_.peak_allocated_bytes = stats_.allocated_bytes;
+  }
+
   AllocatorStats stats() {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -86,9 +92,13 @@ CachingAllocator& allocator() {
 
 }  // namespace
 
-void* cpu_allocate(size_t nbytes) { return allocator().allocate(nbytes); }
+void* cpu_allocate(size_t nbytes) {
+  if (profiler::is_enabled()) profiler::detail::note_allocation(nbytes);
+  return allocator().allocate(nbytes);
+}
 void cpu_free(void* ptr, size_t nbytes) { allocator().release(ptr, nbytes); }
 AllocatorStats cpu_allocator_stats() { return allocator().stats(); }
 void cpu_allocator_empty_cache() { allocator().empty_cache(); }
+void cpu_allocator_reset_peak() { allocator().reset_peak(); }
 
 }  // namespace ember

@@ -77,6 +77,7 @@ Tensor Tensor::empty(Shape sizes, DType dtype, Device device) {
   }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(size_t(shape_numel(sizes)) * ember::itemsize(dtype), device);
+  impl->version = std::shared_ptr<VersionCounter>(impl->storage, &impl->storage->version_counter());
   impl->strides = contiguous_strides(sizes);
   impl->sizes = std::move(sizes);
   impl->dtype = dtype;
@@ -88,6 +89,7 @@ Tensor Tensor::from_storage(std::shared_ptr<Storage> storage, Shape sizes, Shape
                             DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->device = storage->device();
+  impl->version = std::shared_ptr<VersionCounter>(storage, &storage->version_counter());
   impl->storage = std::move(storage);
   impl->sizes = std::move(sizes);
   impl->strides = std::move(strides);

@@ -32,21 +32,36 @@ std::vector<TensorMeta> infer_add_sub(const OpDef& op, std::span<const Tensor> i
 struct Add : AllDTypes {
   double alpha;
   explicit Add(const Attrs& a) : alpha(a.scalar("alpha").to_double()) {}
+  // Floats fuse alpha * b into the addition, as PyTorch's vectorized add does.
   template <class C> C operator()(C a, C b) const {
     if constexpr (std::is_same_v<C, bool>) return a || (b && alpha != 0);
+    else if constexpr (std::is_floating_point_v<C>) return alpha == 1 ? a + b : std::fma(C(alpha), b, a);
     else return alpha == 1 ? C(a + b) : C(a + C(alpha) * b);
+  }
+  void f32_array(const float* a, const float* b, float* y, int64_t n, cpu::ScalarOperand s) const {
+    EMBER_SIMD(add_f32)(a, b, y, n, s, float(alpha));
   }
 };
 struct Sub : NumericDTypes {
   double alpha;
   explicit Sub(const Attrs& a) : alpha(a.scalar("alpha").to_double()) {}
-  template <class C> C operator()(C a, C b) const { return alpha == 1 ? C(a - b) : C(a - C(alpha) * b); }
+  // Floats fuse alpha * b into the subtraction, as in Add.
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (std::is_floating_point_v<C>) return alpha == 1 ? a - b : std::fma(C(-alpha), b, a);
+    else return alpha == 1 ? C(a - b) : C(a - C(alpha) * b);
+  }
+  void f32_array(const float* a, const float* b, float* y, int64_t n, cpu::ScalarOperand s) const {
+    EMBER_SIMD(sub_f32)(a, b, y, n, s, float(alpha));
+  }
 };
 struct Mul : AllDTypes {
   explicit Mul(const Attrs&) {}
   template <class C> C operator()(C a, C b) const {
     if constexpr (std::is_same_v<C, bool>) return a && b;
     else return a * b;
+  }
+  void f32_array(const float* a, const float* b, float* y, int64_t n, cpu::ScalarOperand s) const {
+    EMBER_SIMD(mul_f32)(a, b, y, n, s);
   }
 };
 
@@ -82,6 +97,10 @@ struct Div : NumericDTypes {
       if (mode == trunc_div) return std::trunc(q);
       return q;
     }
+  }
+  bool has_f32_array() const { return mode == true_div; }
+  void f32_array(const float* a, const float* b, float* y, int64_t n, cpu::ScalarOperand s) const {
+    EMBER_SIMD(div_f32)(a, b, y, n, s);
   }
 };
 
@@ -197,12 +216,22 @@ std::vector<TensorMeta> infer_remainder(const OpDef& op, std::span<const Tensor>
     explicit Name(const Attrs&) {}                                      \
     template <class C> bool operator()(C a, C b) const { return expr; } \
   };
-EMBER_PREDICATE(Eq, a == b)
-EMBER_PREDICATE(Ne, a != b)
-EMBER_PREDICATE(Lt, a < b)
-EMBER_PREDICATE(Le, a <= b)
-EMBER_PREDICATE(Gt, a > b)
-EMBER_PREDICATE(Ge, a >= b)
+// Comparisons also have float32 array kernels (Note [Float32 array kernels]).
+#define EMBER_COMPARISON(Name, expr, kernel)                                                      \
+  struct Name {                                                                                   \
+    explicit Name(const Attrs&) {}                                                                \
+    template <class C> bool operator()(C a, C b) const { return expr; }                           \
+    void f32_array(const float* a, const float* b, bool* y, int64_t n, cpu::ScalarOperand s) const { \
+      EMBER_SIMD(kernel)(a, b, y, n, s);                                                          \
+    }                                                                                             \
+  };
+EMBER_COMPARISON(Eq, a == b, eq_f32)
+EMBER_COMPARISON(Ne, a != b, ne_f32)
+EMBER_COMPARISON(Lt, a < b, lt_f32)
+EMBER_COMPARISON(Le, a <= b, le_f32)
+EMBER_COMPARISON(Gt, a > b, gt_f32)
+EMBER_COMPARISON(Ge, a >= b, ge_f32)
+#undef EMBER_COMPARISON
 EMBER_PREDICATE(LogicalAnd, a != C(0) && b != C(0))
 EMBER_PREDICATE(LogicalOr, a != C(0) || b != C(0))
 EMBER_PREDICATE(LogicalXor, (a != C(0)) != (b != C(0)))
@@ -217,10 +246,35 @@ std::vector<TensorMeta> infer_where(const OpDef& op, std::span<const Tensor> in,
   return {{broadcast_shape(shapes, op.name), result_type(in.subspan(1))}};
 }
 
+// where on a contiguous condition and output with values contiguous or
+// single, for 4- and 8-byte dtypes: the per-capability select kernels. False
+// when the layout does not allow it.
+bool where_flat(const Tensor& condition, const Tensor& a, const Tensor& b, Tensor& o) {
+  const size_t item = o.itemsize();
+  if ((item != 4 && item != 8) || condition.sizes() != o.sizes() || !condition.is_contiguous()) return false;
+  const std::optional<cpu::ScalarOperand> layout = flat_layout<2>({a, b}, o);
+  if (!layout) return false;
+  const bool a_scalar = *layout == cpu::ScalarOperand::first || *layout == cpu::ScalarOperand::both;
+  const bool b_scalar = *layout == cpu::ScalarOperand::second || *layout == cpu::ScalarOperand::both;
+  const bool* c = condition.data_ptr<bool>();
+  auto run = [&]<class U>(auto kernel) {
+    const U* av = static_cast<const U*>(a.raw_data());
+    const U* bv = static_cast<const U*>(b.raw_data());
+    U* y = static_cast<U*>(o.raw_data());
+    parallel_for(0, o.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      kernel(c + begin, a_scalar ? av : av + begin, b_scalar ? bv : bv + begin, y + begin, end - begin, *layout);
+    });
+  };
+  if (item == 4) run.operator()<uint32_t>(EMBER_SIMD(where_32));
+  else run.operator()<uint64_t>(EMBER_SIMD(where_64));
+  return true;
+}
+
 // A select, not arithmetic: values are copied as stored (no compute type).
 void where_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs&) {
   Tensor& o = out[0];
   const Tensor a = cast(in[1], o.dtype()), b = cast(in[2], o.dtype());
+  if (where_flat(in[0], a, b, o)) return;
   const Tensor* operands[] = {&o, &in[0], &a, &b};
   StridedOperands<4> ops;
   for (size_t k = 0; k < 4; ++k) {
@@ -376,7 +430,8 @@ const OpDef div_op{.name = "div", .inputs = {"self", "other"}, .infer = infer_di
                    .backward = div_backward, .saves = Saves::inputs, .onnx = "Div", .reference = "div"};
 
 const OpDef pow_op{.name = "pow", .inputs = {"self", "exponent"}, .infer = infer_pow, .cpu = pow_kernel,
-                   .backward = pow_backward, .saves = Saves::both, .onnx = "Pow", .reference = "pow"};
+                   .backward = pow_backward, .saves = Saves::both, .onnx = "Pow", .reference = "pow",
+                   .autocast = AutocastPolicy::fp32};
 const OpDef remainder_op{.name = "remainder", .inputs = {"self", "other"}, .infer = infer_remainder,
                          .cpu = binary_kernel<Remainder>, .backward = remainder_backward, .saves = Saves::inputs,
                          .onnx = "Mod", .reference = "remainder"};
@@ -410,7 +465,8 @@ const OpDef where_op{.name = "where", .inputs = {"condition", "self", "other"}, 
                      .reference = "where", .integer_inputs = {0}};
 const OpDef lerp_op{.name = "lerp", .inputs = {"self", "end", "weight"}, .infer = infer_lerp, .cpu = lerp_kernel,
                     .backward = lerp_backward, .saves = Saves::inputs,
-                    .not_exportable = "ONNX has no lerp operator", .reference = "lerp"};
+                    .not_exportable = "ONNX has no lerp operator", .reference = "lerp",
+                    .autocast = AutocastPolicy::promote};
 
 Tensor add(const Tensor& a, const Tensor& b, Scalar alpha) { return call(add_op, {a, b}, {{"alpha", alpha}})[0]; }
 Tensor add(const Tensor& a, Scalar b, Scalar alpha) { return add(a, wrap_scalar(b), alpha); }

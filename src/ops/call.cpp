@@ -1,6 +1,8 @@
 #include <ostream>
 
 #include "ember/autograd/autograd.h"
+#include "ember/core/profiler.h"
+#include "ember/ops/autocast.h"
 #include "ember/ops/op.h"
 
 namespace ember {
@@ -62,8 +64,19 @@ const Tensor& BackwardContext::output(size_t i) const {
 // output metadata before anything is allocated or written (so a bad call
 // changes nothing), then the kernel (or view function) runs, then, if grad
 // mode is on and some input requires grad, autograd records a node holding
-// &op and what the op saves. No string lookups, no virtual dispatch.
-TensorList call(const OpDef& op, TensorList inputs, Attrs attrs) {
+// &op and what the op saves. No string lookups, no virtual dispatch, and no
+// heap allocation beyond the outputs, the metadata vectors and (when
+// recording) the autograd node. With the profiler on, each call is one event
+// (see Note [Profiler cost] in ember/core/profiler.h).
+namespace {
+
+TensorList run(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  // See Note [Autocast] in ember/ops/autocast.h.
+  TensorList autocast_copies;  // owns the cast inputs while `inputs` points at them
+  if (op.autocast != AutocastPolicy::none && is_autocast_enabled()) {
+    autocast_copies = detail::autocast_inputs(op, inputs);
+    inputs = autocast_copies;
+  }
   const std::vector<TensorMeta> metas = op.infer(op, inputs, attrs);
   TensorList outputs;
   if (op.view) {
@@ -87,7 +100,7 @@ TensorList call(const OpDef& op, TensorList inputs, Attrs attrs) {
   return outputs;
 }
 
-void call_out(const OpDef& op, TensorList inputs, Attrs attrs, Tensor& out) {
+void run_out(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, Tensor& out) {
   const std::vector<TensorMeta> metas = op.infer(op, inputs, attrs);
   EMBER_INTERNAL_ASSERT(metas.size() == 1 && !op.view, op.name, " has no out= form");
   EMBER_CHECK(metas[0].sizes == out.sizes(), ShapeError, op.name, ": output with shape ", shape_str(out.sizes()),
@@ -101,15 +114,34 @@ void call_out(const OpDef& op, TensorList inputs, Attrs attrs, Tensor& out) {
               out.dtype());
   autograd::NoGradGuard no_grad;  // see call()
   if (result == out.dtype()) {
-    TensorList outs{out};
-    op.cpu(inputs, outs, attrs);
+    Tensor outs[1] = {out};
+    op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
   } else {
-    TensorList outs{Tensor::empty(metas[0].sizes, result)};
-    op.cpu(inputs, outs, attrs);
+    Tensor outs[1] = {Tensor::empty(metas[0].sizes, result)};
+    op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
     out.copy_(outs[0]);
     return;  // copy_ bumped the version
   }
   out.bump_version();
+}
+
+}  // namespace
+
+TensorList call(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  if (profiler::is_enabled()) [[unlikely]] {
+    profiler::Scope scope(op.name, profiler::Category::op, profiler::shapes_of(inputs));
+    return run(op, inputs, attrs);
+  }
+  return run(op, inputs, attrs);
+}
+
+// In-place forms are named as in PyTorch's profiler: "add_", "mul_", ...
+void call_out(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, Tensor& out) {
+  if (profiler::is_enabled()) [[unlikely]] {
+    profiler::Scope scope(std::string(op.name) + "_", profiler::Category::op, profiler::shapes_of(inputs));
+    return run_out(op, inputs, attrs, out);
+  }
+  run_out(op, inputs, attrs, out);
 }
 
 }  // namespace ember

@@ -727,18 +727,19 @@ const OpDef scatter_add_op{
       scatter_kernel<Accumulate>(in, out, a, "scatter_add");
     },
     .backward = scatter_add_backward, .saves = Saves::inputs, .onnx = "ScatterElements",
-    .reference = "scatter_add", .integer_inputs = {1}};
+    .reference = "scatter_add", .integer_inputs = {1}, .autocast = AutocastPolicy::promote};
 const OpDef index_add_op{
     .name = "index_add", .inputs = {"self", "index", "source"}, .infer = infer_index_add, .cpu = index_add_kernel,
     .backward = index_add_backward, .saves = Saves::inputs, .onnx = "ScatterElements", .reference = "index_add",
-    .integer_inputs = {1}};
+    .integer_inputs = {1}, .autocast = AutocastPolicy::promote};
 // The index tensors are variadic inputs from 1 on (integer_inputs names the first).
 const OpDef index_op{.name = "index", .inputs = {"self", "indices..."}, .infer = infer_index, .cpu = index_kernel,
                      .backward = index_backward, .saves = Saves::inputs, .onnx = "GatherND", .reference = "index",
                      .integer_inputs = {1}};
 const OpDef index_put_op{.name = "index_put", .inputs = {"self", "values", "indices..."}, .infer = infer_index_put,
                          .cpu = index_put_kernel, .backward = index_put_backward, .saves = Saves::inputs,
-                         .onnx = "ScatterND", .reference = "index_put", .integer_inputs = {2}};
+                         .onnx = "ScatterND", .reference = "index_put", .integer_inputs = {2},
+                         .autocast = AutocastPolicy::promote};
 const OpDef embedding_op{.name = "embedding", .inputs = {"weight", "indices"}, .infer = infer_embedding,
                          .cpu = embedding_kernel, .backward = embedding_backward, .saves = Saves::inputs,
                          .onnx = "Gather", .reference = "embedding", .integer_inputs = {1}};

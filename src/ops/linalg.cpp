@@ -189,14 +189,15 @@ const OpDef matmul_op{.name = "matmul", .inputs = {"self", "other"}, .infer = in
                       .cpu = [](std::span<const Tensor> in, std::span<Tensor> out, const Attrs&) {
                         cpu::matmul_into(in[0], in[1], out[0]);
                       },
-                      .backward = matmul_backward, .saves = Saves::inputs, .onnx = "MatMul", .reference = "matmul"};
+                      .backward = matmul_backward, .saves = Saves::inputs, .onnx = "MatMul", .reference = "matmul",
+                      .autocast = AutocastPolicy::lower_precision};
 // ONNX Gemm takes a 2-D input; the exporter lowers N-d inputs to MatMul + Add.
 const OpDef linear_op{.name = "linear", .inputs = {"input", "weight", "bias"}, .infer = infer_linear,
                       .cpu = linear_kernel, .backward = linear_backward, .saves = Saves::inputs, .onnx = "Gemm",
-                      .reference = "linear"};
+                      .reference = "linear", .autocast = AutocastPolicy::lower_precision};
 const OpDef addmm_op{.name = "addmm", .inputs = {"self", "mat1", "mat2"}, .infer = infer_addmm,
                      .cpu = addmm_kernel, .backward = addmm_backward, .saves = Saves::inputs, .onnx = "Gemm",
-                     .reference = "addmm"};
+                     .reference = "addmm", .autocast = AutocastPolicy::lower_precision};
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   const Tensor operands[] = {a, b};

@@ -1,7 +1,9 @@
-// nn functional: softmax family, normalization, dropout, losses, attention.
+// nn functional: softmax family, normalization, dropout, losses (attention: attention.cpp).
 // Fused OpDefs where the op is hot (softmax, log_softmax, layer_norm,
-// batch_norm) or checks data (nll_loss); everything else is a composite of
-// primitives and inherits autograd, tracing and export from them.
+// batch_norm, cross_entropy_loss, and the backward ops of the first and last
+// three) or checks data (nll_loss); everything else is a composite of
+// primitives and inherits autograd, tracing and export from them. The f32
+// row kernels are in cpu/simd/nn.cpp.
 #include "ember/ops/nn.h"
 
 #include <cmath>
@@ -13,13 +15,16 @@
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
 #include "ember/ops/unary.h"
+#include "cpu/simd/math.h"
+#include "cpu/simd/nn.h"
 #include "elementwise.h"
 #include "registry.h"
 
 namespace ember {
 using namespace detail;
 
-extern const OpDef nll_loss_op, nll_loss_backward_op;
+extern const OpDef nll_loss_op, nll_loss_backward_op, softmax_backward_data_op, log_softmax_backward_data_op,
+    layer_norm_backward_op, cross_entropy_loss_op, cross_entropy_loss_backward_op;
 
 namespace {
 
@@ -105,11 +110,14 @@ void softmax_block(const T* x, T* y, int64_t n, int64_t inner, C* buf, C* mx, C*
   for (int64_t k = 0; k < n; ++k)
     for (int64_t j = 0; j < inner; ++j) mx[j] = std::max(mx[j], C(x[k * inner + j]));
   for (int64_t k = 0; k < n; ++k)
-    for (int64_t j = 0; j < inner; ++j) {
-      const C e = std::exp(C(x[k * inner + j]) - mx[j]);
-      buf[k * inner + j] = e;
-      total[j] += e;
-    }
+    for (int64_t j = 0; j < inner; ++j) buf[k * inner + j] = C(x[k * inner + j]) - mx[j];
+  if constexpr (std::is_same_v<C, float>) {
+    EMBER_SIMD(exp_f32)(buf, buf, n * inner);
+  } else {
+    for (int64_t i = 0; i < n * inner; ++i) buf[i] = std::exp(buf[i]);
+  }
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = 0; j < inner; ++j) total[j] += buf[k * inner + j];
   if constexpr (Log) {
     for (int64_t j = 0; j < inner; ++j) total[j] = mx[j] + std::log(total[j]);
     for (int64_t k = 0; k < n; ++k)
@@ -126,6 +134,15 @@ void softmax_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Att
   const Tensor x = dense(in[0], in[0].dtype());
   if (x.numel() == 0) return;
   const DimLayout l = layout_around(x.sizes(), wrap_dim(attrs.i("dim"), x.dim(), "softmax"));
+  if (x.dtype() == DType::f32 && l.inner == 1) {  // rows: the vectorized kernels
+    const auto row = Log ? EMBER_SIMD(log_softmax_row_f32) : EMBER_SIMD(softmax_row_f32);
+    const float* src = x.data_ptr<float>();
+    float* dst = out[0].data_ptr<float>();
+    parallel_for(0, l.outer, row_grain(l.size), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) row(src + r * l.size, dst + r * l.size, l.size);
+    });
+    return;
+  }
   visit_dtype(x.dtype(), [&]<class T>() {
     if constexpr (is_floating_v<T>) {
       using C = compute_t<T>;
@@ -142,6 +159,69 @@ void softmax_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Att
   });
 }
 
+// softmax_backward_data(grad_output, output) and log_softmax_backward_data:
+// the gradient of the forward op given its output (PyTorch's
+// _softmax_backward_data). Their own gradients are written in Ember ops.
+std::vector<TensorMeta> infer_softmax_backward(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in, op.name);
+  const Tensor &g = in[0], &y = in[1];
+  wrap_dim(attrs.i("dim"), y.dim(), op.name);
+  EMBER_CHECK(is_floating(y.dtype()) && g.dtype() == y.dtype(), DTypeError, op.name,
+              ": expected grad_output and output of one floating point dtype, got ", g.dtype(), " and ", y.dtype());
+  EMBER_CHECK(g.sizes() == y.sizes(), ShapeError, op.name, ": grad_output of shape ", shape_str(g.sizes()),
+              " does not match output of shape ", shape_str(y.sizes()));
+  return {meta_of(y)};
+}
+
+// One [n, inner] block, sums in double. Log: gx = g - exp(y) * sum(g);
+// else gx = y * (g - sum(g * y)).
+template <bool Log, class T>
+void softmax_backward_block(const T* g, const T* y, T* gx, int64_t n, int64_t inner, double* total) {
+  using C = compute_t<T>;
+  std::fill(total, total + inner, 0.0);
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = 0; j < inner; ++j) {
+      const int64_t i = k * inner + j;
+      if constexpr (Log) total[j] += double(C(g[i]));
+      else total[j] += double(C(g[i])) * double(C(y[i]));
+    }
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t j = 0; j < inner; ++j) {
+      const int64_t i = k * inner + j;
+      const C s = C(total[j]);
+      if constexpr (Log) gx[i] = T(C(g[i]) - std::exp(C(y[i])) * s);
+      else gx[i] = T(C(y[i]) * (C(g[i]) - s));
+    }
+}
+
+template <bool Log>
+void softmax_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor g = dense(in[0], in[0].dtype()), y = dense(in[1], in[1].dtype());
+  if (y.numel() == 0) return;
+  const DimLayout l = layout_around(y.sizes(), wrap_dim(attrs.i("dim"), y.dim(), "softmax_backward_data"));
+  const int64_t block = l.size * l.inner;
+  if (y.dtype() == DType::f32 && l.inner == 1) {
+    const auto row = Log ? EMBER_SIMD(log_softmax_backward_row_f32) : EMBER_SIMD(softmax_backward_row_f32);
+    const float *gp = g.data_ptr<float>(), *yp = y.data_ptr<float>();
+    float* gx = out[0].data_ptr<float>();
+    parallel_for(0, l.outer, row_grain(block), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) row(gp + o * block, yp + o * block, gx + o * block, block);
+    });
+    return;
+  }
+  visit_dtype(y.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      const T *gp = g.data_ptr<T>(), *yp = y.data_ptr<T>();
+      T* gx = out[0].data_ptr<T>();
+      parallel_for(0, l.outer, row_grain(block), [&](int64_t b, int64_t e) {
+        std::vector<double> total(static_cast<size_t>(l.inner));
+        for (int64_t o = b; o < e; ++o)
+          softmax_backward_block<Log>(gp + o * block, yp + o * block, gx + o * block, l.size, l.inner, total.data());
+      });
+    }
+  });
+}
+
 // ---- normalization ----
 
 // Note [Reduced-precision statistics]
@@ -150,10 +230,27 @@ void softmax_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Att
 // the input's dtype. Rounding them the same way keeps the results within a
 // unit in the last place of PyTorch's instead of several.
 
-// Gradients of y = xhat * weight + bias where xhat = (x - mean) / sqrt(var + eps)
-// over `dims` (biased variance), written in Ember ops so that they are
-// differentiable again. `weight` is already shaped to broadcast against x;
-// weight/bias gradients are reduced to `param_view` and returned as `param_shape`.
+// xhat = (x - mean) / sqrt(var + eps) over `dims` (biased variance) and the
+// 1/std it uses, in Ember ops for backward formulas. x is already upcast; the
+// statistics are rounded to `dtype`, the input's, as PyTorch saves them (see
+// Note [Reduced-precision statistics]).
+struct Normalized {
+  Tensor xhat, rstd;
+};
+Normalized normalized(const Tensor& x, const Shape& dims, double eps, DType dtype) {
+  const DType ct = x.dtype();
+  auto stat = [&](const Tensor& t) { return ct != dtype ? to_dtype(to_dtype(t, dtype), ct) : t; };
+  double n = 1;
+  for (int64_t d : dims) n *= double(x.size(d));
+  const Tensor mean = sum(x, dims, true) * (1.0 / n);
+  const Tensor rstd = stat(rsqrt(sum((x - mean) * (x - mean), dims, true) * (1.0 / n) + eps));
+  return {(x - stat(mean)) * rstd, rstd};
+}
+
+// Gradients of y = xhat * weight + bias (xhat as in `normalized`), written in
+// Ember ops so that they are differentiable again. `weight` is already shaped
+// to broadcast against x; weight/bias gradients are reduced to `param_view`
+// and returned as `param_shape`.
 TensorList normalize_backward(const BackwardContext& c, const Tensor& x_in, const Tensor& g_in, const Tensor& weight,
                               const Shape& dims, double eps, const Shape& param_view, size_t weight_index) {
   const DType dt = x_in.dtype();
@@ -162,12 +259,9 @@ TensorList normalize_backward(const BackwardContext& c, const Tensor& x_in, cons
   // they are rounded to it here too (see Note [Reduced-precision statistics]).
   const Tensor x = upcast(x_in), g = upcast(g_in);
   const DType ct = x.dtype();
-  auto stat = [&](const Tensor& t) { return ct != dt ? to_dtype(to_dtype(t, dt), ct) : t; };
   double n = 1;
   for (int64_t d : dims) n *= double(x.size(d));
-  const Tensor mean = sum(x, dims, true) * (1.0 / n);
-  const Tensor rstd = stat(rsqrt(sum((x - mean) * (x - mean), dims, true) * (1.0 / n) + eps));
-  const Tensor xhat = (x - stat(mean)) * rstd;
+  const auto [xhat, rstd] = normalized(x, dims, eps, dt);
   TensorList grads(c.num_inputs());
   if (c.needs_grad(0)) {
     const Tensor gx = weight.defined() ? g * to_dtype(weight, ct) : g;
@@ -218,6 +312,13 @@ void layer_norm_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
       const C* b = data_or_null<C>(bt);
       const T* src = x.data_ptr<T>();
       T* dst = out[0].data_ptr<T>();
+      if constexpr (std::is_same_v<T, float>) {
+        parallel_for(0, rows, row_grain(n), [&](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r)
+            EMBER_SIMD(layer_norm_row_f32)(src + r * n, w, b, dst + r * n, n, float(eps));
+        });
+        return;
+      }
       parallel_for(0, rows, row_grain(n), [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
           const T* xr = src + r * n;
@@ -244,12 +345,151 @@ void layer_norm_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
   });
 }
 
-TensorList layer_norm_backward(const BackwardContext& c, const TensorList& g) {
-  const Tensor& x = c.input(0);
+TensorList layer_norm_gradients(const BackwardContext& c, const TensorList& g) {
+  const TensorList d = call(layer_norm_backward_op, {g[0], c.input(0), c.input(1)}, c.attrs());
+  TensorList grads(c.num_inputs());
+  if (c.needs_grad(0)) grads[0] = d[0];
+  if (c.needs_grad(1)) grads[1] = d[1];
+  if (c.needs_grad(2)) grads[2] = to_dtype(d[2], c.input_meta(2).dtype);
+  return grads;
+}
+
+// layer_norm_backward(grad_output, self, weight) -> (grad_input, grad_weight,
+// grad_bias), PyTorch's native_layer_norm_backward. The statistics are
+// recomputed from each row while it is in cache instead of being saved by the
+// forward pass. grad_weight and grad_bias have the weight's dtype (self's
+// without a weight).
+std::vector<TensorMeta> infer_layer_norm_backward(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(2), op.name);
+  const Tensor &g = in[0], &x = in[1];
+  EMBER_CHECK(g.sizes() == x.sizes(), ShapeError, op.name, ": grad_output of shape ", shape_str(g.sizes()),
+              " does not match input of shape ", shape_str(x.sizes()));
+  EMBER_CHECK(g.dtype() == x.dtype(), DTypeError, op.name, ": grad_output of dtype ", g.dtype(),
+              " does not match input of dtype ", x.dtype());
+  const Tensor forward_inputs[] = {x, in[2], Tensor()};
+  infer_layer_norm(op, forward_inputs, attrs);
+  const Shape& ns = attrs.ints("normalized_shape");
+  const DType param_dtype = in[2].defined() ? in[2].dtype() : x.dtype();
+  return {meta_of(x), {ns, param_dtype}, {ns, param_dtype}};
+}
+
+// One row of layer_norm_backward in the compute type C (the f32 rows use
+// the vectorized kernel): dx, and g * xhat and g added to dw_sum and db_sum.
+template <class T, class C>
+void layer_norm_backward_row(const T* g, const T* x, const C* w, T* dx, C* dw_sum, C* db_sum, int64_t n, double eps) {
+  double s = 0;
+  for (int64_t j = 0; j < n; ++j) s += double(C(x[j]));
+  const double mean = s / double(n);
+  double ss = 0;
+  for (int64_t j = 0; j < n; ++j) ss += (double(C(x[j])) - mean) * (double(C(x[j])) - mean);
+  C m = C(mean), rstd = C(1.0 / std::sqrt(ss / double(n) + eps));
+  if constexpr (!std::is_same_v<T, C>) {  // See Note [Reduced-precision statistics]
+    m = C(T(m));
+    rstd = C(T(rstd));
+  }
+  double sum_gx = 0, sum_gx_xhat = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const C xhat = (C(x[j]) - m) * rstd, gx = w ? C(g[j]) * w[j] : C(g[j]);
+    sum_gx += double(gx);
+    sum_gx_xhat += double(gx) * double(xhat);
+    dw_sum[j] += C(g[j]) * xhat;
+    db_sum[j] += C(g[j]);
+  }
+  const C mean_gx = C(sum_gx / double(n)), mean_gx_xhat = C(sum_gx_xhat / double(n));
+  for (int64_t j = 0; j < n; ++j) {
+    const C xhat = (C(x[j]) - m) * rstd, gx = w ? C(g[j]) * w[j] : C(g[j]);
+    dx[j] = T(rstd * (gx - mean_gx - xhat * mean_gx_xhat));
+  }
+}
+
+// grad_weight and grad_bias are sums over rows: each block of rows adds into
+// its own partial sums, and the blocks are added in order afterwards, so the
+// result depends neither on the thread count nor on timing.
+constexpr int64_t kMaxRowBlocks = 64;
+constexpr int64_t kMaxPartialSums = int64_t(1) << 22;  // elements, bounds the scratch memory
+
+void layer_norm_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor g = dense(in[0], in[0].dtype()), x = dense(in[1], in[1].dtype());
+  const Shape& ns = attrs.ints("normalized_shape");
+  const int64_t n = shape_numel(ns);
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const double eps = attrs.f("eps");
+  const int64_t blocks =
+      std::max<int64_t>(1, std::min({rows, kMaxRowBlocks, kMaxPartialSums / std::max<int64_t>(2 * n, 1)}));
+  const int64_t rows_per_block = (rows + blocks - 1) / blocks;
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const Tensor wt = param_buffer<C>(in[2]);
+      const C* w = data_or_null<C>(wt);
+      const T *gp = g.data_ptr<T>(), *xp = x.data_ptr<T>();
+      T* dx = out[0].data_ptr<T>();
+      std::vector<C> partial(static_cast<size_t>(2 * blocks * n), C(0));  // per block: dw sums, then db sums
+      const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(rows_per_block * n, 1));
+      parallel_for(0, blocks, grain, [&](int64_t block_begin, int64_t block_end) {
+        for (int64_t block = block_begin; block < block_end; ++block) {
+          C* dw = partial.data() + 2 * block * n;
+          C* db = dw + n;
+          for (int64_t r = block * rows_per_block; r < std::min(rows, (block + 1) * rows_per_block); ++r) {
+            if constexpr (std::is_same_v<T, float>)
+              EMBER_SIMD(layer_norm_backward_row_f32)(gp + r * n, xp + r * n, w, dx + r * n, dw, db, n, float(eps));
+            else
+              layer_norm_backward_row(gp + r * n, xp + r * n, w, dx + r * n, dw, db, n, eps);
+          }
+        }
+      });
+      std::vector<double> dw(static_cast<size_t>(n)), db(static_cast<size_t>(n));
+      for (int64_t block = 0; block < blocks; ++block)
+        for (int64_t j = 0; j < n; ++j) {
+          dw[size_t(j)] += double(partial[size_t(2 * block * n + j)]);
+          db[size_t(j)] += double(partial[size_t(2 * block * n + n + j)]);
+        }
+      copy_into(out[1], tensor(dw, ns, DType::f64));
+      copy_into(out[2], tensor(db, ns, DType::f64));
+    }
+  });
+}
+
+// The gradient of layer_norm_backward (PyTorch's layer_norm_double_backward).
+// Per row, with gx = g * w and J v = rstd * (v - mean(v) - xhat * mean(v * xhat))
+// (the Jacobian of xhat by x, which is symmetric), the op computes
+// dx = J gx, dw = sum_rows(g * xhat), db = sum_rows(g). For incoming gradients
+// (A, Bw, Bb) of those three:
+//   d/dg = w * J A + Bw * xhat + Bb,   d/dw = sum_rows(g * J A),
+//   d/dx = rstd^2 / N * (xhat * (3 P Q / N - <a, gx>) - Q a - P (gx - mean(gx))) + J (Bw * g)
+// where a = A - mean(A), P = <a, xhat>, Q = <xhat, gx>, <.,.> sums over a row
+// of N elements.
+TensorList layer_norm_double_backward(const BackwardContext& c, const TensorList& gg) {
+  const DType dt = c.input(1).dtype();
   const Shape& ns = c.attrs().ints("normalized_shape");
+  const Tensor x = upcast(c.input(1)), g = upcast(c.input(0));
+  const DType ct = x.dtype();
+  const Tensor w = c.input(2).defined() ? to_dtype(c.input(2), ct) : Tensor();
   Shape dims;
   for (int64_t d = x.dim() - int64_t(ns.size()); d < x.dim(); ++d) dims.push_back(d);
-  return normalize_backward(c, x, g[0], c.input(1), dims, c.attrs().f("eps"), ns, 1);
+  const double n = double(shape_numel(ns));
+  // Not a structured binding: clang 14 cannot capture those in the lambdas below.
+  const Normalized normalized_x = normalized(x, dims, c.attrs().f("eps"), dt);
+  const Tensor& xhat = normalized_x.xhat;
+  const Tensor& rstd = normalized_x.rstd;
+  auto row_sum = [&](const Tensor& t) { return sum(t, dims, true); };
+  auto row_mean = [&](const Tensor& t) { return sum(t, dims, true) * (1.0 / n); };
+  auto jacobian_product = [&](const Tensor& v) { return rstd * (v - row_mean(v) - xhat * row_mean(v * xhat)); };
+  const Tensor a_in = upcast(gg[0]), bw = to_dtype(gg[1], ct), bb = to_dtype(gg[2], ct);
+  const Tensor gx = w.defined() ? g * w : g;
+  const Tensor ja = jacobian_product(a_in);
+  TensorList grads(c.num_inputs());
+  if (c.needs_grad(0)) grads[0] = to_dtype((w.defined() ? ja * w : ja) + bw * xhat + bb, dt);
+  if (c.needs_grad(1)) {
+    const Tensor a = a_in - row_mean(a_in);
+    const Tensor p = row_sum(a * xhat), q = row_sum(xhat * gx);
+    const Tensor dx = rstd * rstd * (1.0 / n) *
+                          (xhat * (p * q * (3.0 / n) - row_sum(a * gx)) - q * a - p * (gx - row_mean(gx))) +
+                      jacobian_product(bw * g);
+    grads[1] = to_dtype(dx, dt);
+  }
+  if (c.needs_grad(2)) grads[2] = to_dtype(sum_to(g * ja, ns), c.input_meta(2).dtype);
+  return grads;
 }
 
 // batch_norm(x, weight, bias, running_mean, running_var): per channel (dim 1).
@@ -505,6 +745,201 @@ void nll_loss_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out,
   });
 }
 
+// ---- cross_entropy_loss ----
+
+// cross_entropy_loss(self, target, weight) -> (loss, total_weight, logsumexp):
+// the cross-entropy of logits and class-index targets, log_softmax and the
+// weighted, label-smoothed NLL in one pass over each sample's logits. With
+// q_c = (1 - smoothing) w_t [c == t] + smoothing / C * w_c (all zero for an
+// ignored target) a sample's loss is -sum_c q_c log_softmax(x)_c; mean divides
+// the sum by total_weight, the sum of w_t over the other targets, as nll_loss.
+// logsumexp (per sample, in the compute dtype; 0 where ignored) is saved for
+// the backward op, which then needs one pass of exp instead of three.
+std::vector<TensorMeta> infer_cross_entropy_loss(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  check_defined(in.first(2), op.name);
+  EMBER_CHECK(is_floating(in[0].dtype()), DTypeError, op.name, ": expected floating point logits, got ", in[0].dtype());
+  check_class_target(op.name, in[0].sizes(), in[1]);
+  check_param(op, in[2], "weight", {class_count(in[0].sizes())});
+  const double smoothing = attrs.f("label_smoothing");
+  EMBER_CHECK(smoothing >= 0 && smoothing <= 1, ValueError, op.name, ": label_smoothing must be in [0, 1], got ",
+              smoothing);
+  const bool none = Reduction(attrs.i("reduction")) == Reduction::none;
+  const DType lse_dtype = in[0].dtype() == DType::f64 ? DType::f64 : DType::f32;
+  return {{none ? in[1].sizes() : Shape{}, in[0].dtype()},
+          {{}, in[0].dtype()},
+          {class_target_shape(in[0].sizes()), lse_dtype}};
+}
+
+// The per-sample view of cross_entropy_loss's arguments.
+struct CrossEntropyRows {
+  ClassLayout layout;
+  const int64_t* target;
+  int64_t count, ignore;
+  double smoothing;
+  std::vector<double> weight;  // empty: every class weighs 1
+  double weight_sum;           // sum of the class weights
+
+  CrossEntropyRows(const Tensor& x, const Tensor& target_i64, const Tensor& class_weight, const Attrs& attrs,
+                   std::string_view op)
+      : layout(class_layout(x.sizes())),
+        target(target_i64.data_ptr<int64_t>()),
+        count(layout.batch * layout.spatial),
+        ignore(attrs.i("ignore_index")),
+        smoothing(attrs.f("label_smoothing")),
+        weight(values_f64(class_weight)) {
+    check_targets(op, target, count, layout.classes, ignore);
+    weight_sum = weight.empty() ? double(layout.classes) : 0.0;
+    for (double w : weight) weight_sum += w;
+  }
+  // Offset of sample i's first logit; its logits are layout.spatial apart.
+  int64_t offset(int64_t i) const {
+    return (i / layout.spatial) * layout.classes * layout.spatial + i % layout.spatial;
+  }
+  double class_weight(int64_t c) const { return weight.empty() ? 1.0 : weight[size_t(c)]; }
+};
+
+// log(sum_c exp(x_c)) of `classes` values `stride` apart, in double.
+template <class T>
+double logsumexp_strided(const T* x, int64_t classes, int64_t stride) {
+  using C = compute_t<T>;
+  double m = -std::numeric_limits<double>::infinity();
+  for (int64_t c = 0; c < classes; ++c) m = std::max(m, double(C(x[c * stride])));
+  double s = 0;
+  for (int64_t c = 0; c < classes; ++c) s += std::exp(double(C(x[c * stride])) - m);
+  return m + std::log(s);
+}
+
+void cross_entropy_loss_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor x = dense(in[0], in[0].dtype()), target = dense(in[1], DType::i64);
+  const CrossEntropyRows rows(x, target, in[2], attrs, "cross_entropy_loss");
+  const ClassLayout& l = rows.layout;
+  const Reduction reduction = Reduction(attrs.i("reduction"));
+  double total_weight = 0;
+  for (int64_t i = 0; i < rows.count; ++i)
+    if (rows.target[i] != rows.ignore) total_weight += rows.class_weight(rows.target[i]);
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const Tensor weight_f32 = param_buffer<float>(in[2]);
+      const float* wf = data_or_null<float>(weight_f32);
+      const T* logits = x.data_ptr<T>();
+      C* lse_out = out[2].data_ptr<C>();
+      std::vector<double> losses(static_cast<size_t>(rows.count));
+      parallel_for(0, rows.count, row_grain(l.classes), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t t = rows.target[i];
+          lse_out[i] = C(0);
+          if (t == rows.ignore) continue;
+          const T* row = logits + rows.offset(i);
+          // log(sum_c exp(x_c)), and sum_c w_c log_softmax_c when smoothing
+          double lse = 0, weighted_log_probs = 0;
+          bool vectorized = false;
+          if constexpr (std::is_same_v<T, float>) {
+            if (l.spatial == 1) {
+              const float lse_f32 = EMBER_SIMD(logsumexp_row_f32)(row, l.classes);
+              lse = lse_f32;
+              if (rows.smoothing > 0)
+                weighted_log_probs = EMBER_SIMD(shifted_weighted_sum_row_f32)(row, lse_f32, wf, l.classes);
+              vectorized = true;
+            }
+          }
+          if (!vectorized) {
+            lse = logsumexp_strided(row, l.classes, l.spatial);
+            if (rows.smoothing > 0)
+              for (int64_t c = 0; c < l.classes; ++c)
+                weighted_log_probs += rows.class_weight(c) * (double(C(row[c * l.spatial])) - lse);
+          }
+          lse_out[i] = C(lse);
+          const double nll = -rows.class_weight(t) * (double(C(row[t * l.spatial])) - lse);
+          losses[size_t(i)] =
+              (1 - rows.smoothing) * nll - rows.smoothing / double(l.classes) * weighted_log_probs;
+        }
+      });
+      T* loss = out[0].data_ptr<T>();
+      double total = 0;
+      for (int64_t i = 0; i < rows.count; ++i) {
+        if (reduction == Reduction::none) loss[i] = T(C(losses[size_t(i)]));
+        total += losses[size_t(i)];
+      }
+      if (reduction == Reduction::mean) loss[0] = T(C(total / total_weight));
+      else if (reduction == Reduction::sum) loss[0] = T(C(total));
+      *out[1].data_ptr<T>() = T(C(total_weight));
+    }
+  });
+}
+
+// cross_entropy_loss_backward(grad_output, self, target, weight, total_weight,
+// logsumexp) -> grad of self: s * (softmax(x) * sum_c q_c - q) per sample,
+// where s is the sample's grad_output (over total_weight for mean), q as above
+// and softmax(x) = exp(x - logsumexp).
+std::vector<TensorMeta> infer_cross_entropy_loss_backward(const OpDef& op, std::span<const Tensor> in,
+                                                          const Attrs& attrs) {
+  check_defined(in.first(3), op.name);
+  const Tensor &g = in[0], &x = in[1];
+  const Tensor forward_inputs[] = {x, in[2], in[3]};
+  infer_cross_entropy_loss(op, forward_inputs, attrs);
+  EMBER_CHECK(g.dtype() == x.dtype(), DTypeError, op.name, ": grad_output of dtype ", g.dtype(),
+              " does not match input of dtype ", x.dtype());
+  const Reduction reduction = Reduction(attrs.i("reduction"));
+  EMBER_CHECK(reduction != Reduction::mean || (in[4].defined() && in[4].numel() == 1), ValueError, op.name,
+              ": total_weight is required for reduction mean");
+  const Shape expected = reduction == Reduction::none ? class_target_shape(x.sizes()) : Shape{};
+  EMBER_CHECK(g.sizes() == expected, ShapeError, op.name, ": grad_output of shape ", shape_str(g.sizes()),
+              " does not match the loss shape ", shape_str(expected));
+  const DType lse_dtype = x.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  EMBER_CHECK(in[5].defined() && in[5].sizes() == class_target_shape(x.sizes()) && in[5].dtype() == lse_dtype,
+              ShapeError, op.name, ": expected the forward's logsumexp of shape ",
+              shape_str(class_target_shape(x.sizes())), " and dtype ", lse_dtype);
+  return {meta_of(x)};
+}
+
+void cross_entropy_loss_backward_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  const Tensor g = dense(in[0], in[0].dtype()), x = dense(in[1], in[1].dtype()), target = dense(in[2], DType::i64);
+  const CrossEntropyRows rows(x, target, in[3], attrs, "cross_entropy_loss_backward");
+  const ClassLayout& l = rows.layout;
+  const Reduction reduction = Reduction(attrs.i("reduction"));
+  const double divisor = reduction == Reduction::mean ? values_f64(in[4])[0] : 1.0;
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_floating_v<T>) {
+      using C = compute_t<T>;
+      const Tensor weight_f32 = param_buffer<float>(in[3]);
+      const float* wf = data_or_null<float>(weight_f32);
+      const T *gp = g.data_ptr<T>(), *logits = x.data_ptr<T>();
+      const Tensor lse_dense = dense(in[5], in[5].dtype());
+      const C* lse = lse_dense.data_ptr<C>();
+      T* gx = out[0].data_ptr<T>();
+      parallel_for(0, rows.count, row_grain(l.classes), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t t = rows.target[i], offset = rows.offset(i);
+          if (t == rows.ignore) {
+            for (int64_t c = 0; c < l.classes; ++c) gx[offset + c * l.spatial] = T(0);
+            continue;
+          }
+          const double s = double(C(gp[reduction == Reduction::none ? i : 0])) / divisor;
+          const double target_part = (1 - rows.smoothing) * rows.class_weight(t) * s;
+          const double uniform_part = rows.smoothing / double(l.classes) * s;  // times w_c
+          const double prob_scale = target_part + uniform_part * rows.weight_sum;
+          const T* row = logits + offset;
+          if constexpr (std::is_same_v<T, float>) {
+            if (l.spatial == 1) {
+              T* gx_row = gx + offset;
+              EMBER_SIMD(cross_entropy_backward_row_f32)(row, lse[i], float(prob_scale), wf, float(uniform_part),
+                                                         gx_row, l.classes);
+              gx_row[t] -= float(target_part);
+              continue;
+            }
+          }
+          for (int64_t c = 0; c < l.classes; ++c) {
+            const double p = std::exp(double(C(row[c * l.spatial])) - double(lse[i]));
+            const double v = p * prob_scale - uniform_part * rows.class_weight(c) - (c == t ? target_part : 0.0);
+            gx[offset + c * l.spatial] = T(C(v));
+          }
+        }
+      });
+    }
+  });
+}
+
 // ---- dropout ----
 
 // 0 with probability p, else 1 / (1 - p); element i depends only on (seed, offset, i).
@@ -541,30 +976,124 @@ Tensor class_weight_view(const Tensor& weight, int64_t ndim, int64_t class_dim) 
   return reshape(weight, s);
 }
 
+// The cross-entropy of class-index targets given log-probabilities, in Ember
+// ops: what cross_entropy_loss fuses, kept for its double backward.
+Tensor cross_entropy_of_log_probs(const Tensor& logp, const Tensor& target, const Tensor& weight, const Attrs& attrs) {
+  const int64_t class_dim = logp.dim() == 1 ? 0 : 1, ignore = attrs.i("ignore_index");
+  const double smoothing = attrs.f("label_smoothing");
+  const TensorList nll =
+      call(nll_loss_op, {logp, target, weight}, {{"reduction", attrs.i("reduction")}, {"ignore_index", ignore}});
+  if (smoothing == 0) return nll[0];
+  // Label smoothing spreads `smoothing` uniformly over the classes (PyTorch's
+  // cross_entropy_loss_label_smoothing); ignored targets contribute nothing.
+  const Tensor w = weight.defined() ? class_weight_view(weight, logp.dim(), class_dim) : Tensor();
+  const Tensor smooth = masked_fill(-sum(w.defined() ? logp * w : logp, {class_dim}), eq(target, ignore), 0);
+  Tensor ret;
+  switch (Reduction(attrs.i("reduction"))) {
+    case Reduction::none: ret = smooth; break;
+    case Reduction::sum: ret = sum(smooth); break;
+    case Reduction::mean: ret = sum(smooth) / nll[1]; break;  // divided by the total weight, as the nll term
+  }
+  return nll[0] * (1 - smoothing) + ret * (smoothing / double(logp.size(class_dim)));
+}
+
+// The gradient of cross_entropy_loss_backward, whose output is
+// G = s * (p * sum_c q_c - q) with p = softmax(x) (see cross_entropy_loss).
+// For an incoming gradient H of G and z = H - sum_c(H * p):
+//   d/dgrad_output: G is linear in it with the coefficients -q the loss applies
+//     to log-probabilities, so it is the cross-entropy formula applied to z;
+//   d/dx = sum_c(s * q_c) * p * z (softmax's backward, scaled).
+TensorList cross_entropy_loss_double_backward(const BackwardContext& c, const TensorList& gg) {
+  const Tensor &g = c.input(0), &x = c.input(1), &target = c.input(2), &weight = c.input(3);
+  const Attrs& attrs = c.attrs();
+  const int64_t class_dim = x.dim() == 1 ? 0 : 1;
+  const Tensor p = softmax(x, class_dim);
+  const Tensor z = gg[0] - sum(gg[0] * p, {class_dim}, true);
+  TensorList grads(c.num_inputs());
+  if (c.needs_grad(0)) grads[0] = cross_entropy_of_log_probs(z, target, weight, attrs);
+  if (c.needs_grad(1)) {
+    // s * q with x's shape: nll_loss_backward gives -s w_t at each target.
+    const double smoothing = attrs.f("label_smoothing");
+    const Attrs nll_attrs{{"reduction", attrs.i("reduction")},
+                          {"ignore_index", attrs.i("ignore_index")},
+                          {"input_shape", x.sizes()}};
+    Tensor sq = call(nll_loss_backward_op, {g, target, weight, c.input(4)}, nll_attrs)[0] * -(1 - smoothing);
+    if (smoothing > 0) {
+      auto per_sample = [&](const Tensor& t) { return x.dim() > 1 ? unsqueeze(t, class_dim) : t; };
+      const Reduction reduction = Reduction(attrs.i("reduction"));
+      const Tensor s = reduction == Reduction::none ? per_sample(g)
+                       : reduction == Reduction::mean ? g / c.input(4)
+                                                      : g;
+      Tensor uniform = s * per_sample(to_dtype(ne(target, attrs.i("ignore_index")), x.dtype())) *
+                       (smoothing / double(x.size(class_dim)));
+      if (weight.defined()) uniform = uniform * class_weight_view(to_dtype(weight, x.dtype()), x.dim(), class_dim);
+      sq = sq + uniform;
+    }
+    grads[1] = sum(sq, {class_dim}, true) * p * z;
+  }
+  return grads;
+}
+
 }  // namespace
 
 const OpDef softmax_op{
     .name = "softmax", .inputs = {"self"}, .infer = infer_softmax, .cpu = softmax_kernel<false>,
     .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
-      const Tensor y = upcast(c.output(0)), gy = upcast(g[0]);
-      return {to_dtype(y * (gy - sum(gy * y, {c.attrs().i("dim")}, true)), g[0].dtype())};
+      return {call(softmax_backward_data_op, {g[0], c.output(0)}, c.attrs())[0]};
     },
-    .saves = Saves::outputs, .onnx = "Softmax", .reference = "softmax"};
+    .saves = Saves::outputs, .onnx = "Softmax", .reference = "softmax", .autocast = AutocastPolicy::fp32};
 const OpDef log_softmax_op{
     .name = "log_softmax", .inputs = {"self"}, .infer = infer_softmax, .cpu = softmax_kernel<true>,
     .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
-      const Tensor gy = upcast(g[0]);
-      return {to_dtype(gy - exp(upcast(c.output(0))) * sum(gy, {c.attrs().i("dim")}, true), g[0].dtype())};
+      return {call(log_softmax_backward_data_op, {g[0], c.output(0)}, c.attrs())[0]};
     },
-    .saves = Saves::outputs, .onnx = "LogSoftmax", .reference = "log_softmax"};
+    .saves = Saves::outputs, .onnx = "LogSoftmax", .reference = "log_softmax", .autocast = AutocastPolicy::fp32};
+// gx = y * (g - sum(g * y)) is linear in g with a symmetric map, so its
+// gradient by g is the op itself; by y: gg * (g - sum(g * y)) - g * sum(gg * y).
+const OpDef softmax_backward_data_op{
+    .name = "softmax_backward_data", .inputs = {"grad_output", "output"}, .infer = infer_softmax_backward,
+    .cpu = softmax_backward_kernel<false>,
+    .backward = [](const BackwardContext& c, const TensorList& gg) -> TensorList {
+      const int64_t dim = c.attrs().i("dim");
+      TensorList grads(2);
+      if (c.needs_grad(0)) grads[0] = call(softmax_backward_data_op, {gg[0], c.input(1)}, c.attrs())[0];
+      if (c.needs_grad(1)) {
+        const Tensor g = upcast(c.input(0)), y = upcast(c.input(1)), a = upcast(gg[0]);
+        grads[1] = to_dtype(a * (g - sum(g * y, {dim}, true)) - g * sum(a * y, {dim}, true), c.input(1).dtype());
+      }
+      return grads;
+    },
+    .saves = Saves::inputs, .not_exportable = "gradient of softmax; exported graphs are inference graphs",
+    .reference = "softmax_backward_data"};
+// gx = g - exp(y) * sum(g): by g, gg - sum(gg * exp(y)); by y, -gg * exp(y) * sum(g).
+const OpDef log_softmax_backward_data_op{
+    .name = "log_softmax_backward_data", .inputs = {"grad_output", "output"}, .infer = infer_softmax_backward,
+    .cpu = softmax_backward_kernel<true>,
+    .backward = [](const BackwardContext& c, const TensorList& gg) -> TensorList {
+      const int64_t dim = c.attrs().i("dim");
+      const DType dt = c.input(1).dtype();
+      const Tensor a = upcast(gg[0]), p = exp(upcast(c.input(1)));
+      TensorList grads(2);
+      if (c.needs_grad(0)) grads[0] = to_dtype(a - sum(a * p, {dim}, true), dt);
+      if (c.needs_grad(1)) grads[1] = to_dtype(-(a * p) * sum(upcast(c.input(0)), {dim}, true), dt);
+      return grads;
+    },
+    .saves = Saves::inputs, .not_exportable = "gradient of log_softmax; exported graphs are inference graphs",
+    .reference = "log_softmax_backward_data"};
 const OpDef layer_norm_op{.name = "layer_norm", .inputs = {"self", "weight", "bias"}, .infer = infer_layer_norm,
-                          .cpu = layer_norm_kernel, .backward = layer_norm_backward, .saves = Saves::inputs,
-                          .onnx = "LayerNormalization", .reference = "layer_norm"};
+                          .cpu = layer_norm_kernel, .backward = layer_norm_gradients, .saves = Saves::inputs,
+                          .onnx = "LayerNormalization", .reference = "layer_norm", .autocast = AutocastPolicy::fp32};
+const OpDef layer_norm_backward_op{
+    .name = "layer_norm_backward", .inputs = {"grad_output", "self", "weight"}, .infer = infer_layer_norm_backward,
+    .cpu = layer_norm_backward_kernel, .backward = layer_norm_double_backward, .saves = Saves::inputs,
+    .not_exportable = "gradient of layer_norm; exported graphs are inference graphs",
+    .reference = "layer_norm_backward"};
 const OpDef batch_norm_op{.name = "batch_norm",
                           .inputs = {"self", "weight", "bias", "running_mean", "running_var"},
                           .infer = infer_batch_norm, .cpu = batch_norm_kernel, .backward = batch_norm_backward,
                           .saves = Saves::inputs, .onnx = "BatchNormalization", .reference = "batch_norm",
-                          .integer_inputs = {3, 4}};  // running statistics are buffers, never differentiated
+                          .integer_inputs = {3, 4},
+                          .autocast = AutocastPolicy::fp32};  // running statistics are buffers, never differentiated
 const OpDef nll_loss_op{
     .name = "nll_loss", .inputs = {"self", "target", "weight"}, .infer = infer_nll_loss, .cpu = nll_loss_kernel,
     .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
@@ -575,7 +1104,7 @@ const OpDef nll_loss_op{
       return {call(nll_loss_backward_op, {g[0], c.input(1), c.input(2), c.output(1)}, std::move(attrs))[0]};
     },
     .saves = Saves::both, .onnx = "NegativeLogLikelihoodLoss", .reference = "nll_loss",
-    .integer_inputs = {1, 2}};  // the class weight is a constant, as in PyTorch
+    .integer_inputs = {1, 2}, .autocast = AutocastPolicy::fp32};  // the class weight is a constant, as in PyTorch
 const OpDef nll_loss_backward_op{
     .name = "nll_loss_backward", .inputs = {"grad_output", "target", "weight", "total_weight"},
     .infer = infer_nll_loss_backward, .cpu = nll_loss_backward_kernel,
@@ -585,6 +1114,26 @@ const OpDef nll_loss_backward_op{
     },
     .saves = Saves::inputs, .not_exportable = "gradient of nll_loss; exported graphs are inference graphs",
     .reference = "nll_loss_backward", .integer_inputs = {1, 2, 3}};
+const OpDef cross_entropy_loss_op{
+    .name = "cross_entropy_loss", .inputs = {"self", "target", "weight"}, .infer = infer_cross_entropy_loss,
+    .cpu = cross_entropy_loss_kernel,
+    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
+      if (!c.needs_grad(0)) return {};
+      // total_weight and logsumexp are side results for the backward op, not
+      // differentiated (as nll_loss's total_weight): g[1] and g[2] are dropped.
+      return {call(cross_entropy_loss_backward_op,
+                   {g[0], c.input(0), c.input(1), c.input(2), c.output(1), c.output(2)}, c.attrs())[0]};
+    },
+    .saves = Saves::both, .not_exportable = "no single ONNX op; export log_softmax and nll_loss",
+    .reference = "cross_entropy", .integer_inputs = {1, 2},  // the class weight is a constant, as in PyTorch
+    .autocast = AutocastPolicy::fp32};
+const OpDef cross_entropy_loss_backward_op{
+    .name = "cross_entropy_loss_backward",
+    .inputs = {"grad_output", "self", "target", "weight", "total_weight", "logsumexp"},
+    .infer = infer_cross_entropy_loss_backward, .cpu = cross_entropy_loss_backward_kernel,
+    .backward = cross_entropy_loss_double_backward, .saves = Saves::inputs,
+    .not_exportable = "gradient of cross_entropy; exported graphs are inference graphs",
+    .reference = "cross_entropy_loss_backward", .integer_inputs = {2, 3, 4, 5}};
 
 Tensor softmax(const Tensor& x, int64_t dim) { return call(softmax_op, {x}, {{"dim", dim}})[0]; }
 Tensor log_softmax(const Tensor& x, int64_t dim) { return call(log_softmax_op, {x}, {{"dim", dim}})[0]; }
@@ -640,31 +1189,19 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
               shape_str(input.sizes()));
   const int64_t class_dim = input.dim() == 1 ? 0 : 1;
   const int64_t classes = input.size(class_dim);
+  if (!is_floating(target.dtype()))  // class indices: the fused op
+    return call(cross_entropy_loss_op, {input, target, options.weight},
+                {{"reduction", reduction_code(options.reduction)},
+                 {"ignore_index", options.ignore_index},
+                 {"label_smoothing", smoothing}})[0];
+  // class probabilities
+  EMBER_CHECK(target.sizes() == input.sizes(), ShapeError, "cross_entropy: probability target of shape ",
+              shape_str(target.sizes()), " does not match input of shape ", shape_str(input.sizes()));
   const Tensor logp = log_softmax(input, class_dim);
   const Tensor weight = options.weight.defined() ? class_weight_view(options.weight, input.dim(), class_dim) : Tensor();
-  if (is_floating(target.dtype())) {  // class probabilities
-    EMBER_CHECK(target.sizes() == input.sizes(), ShapeError, "cross_entropy: probability target of shape ",
-                shape_str(target.sizes()), " does not match input of shape ", shape_str(input.sizes()));
-    const Tensor t = smoothing > 0 ? target * (1 - smoothing) + smoothing / double(classes) : target;
-    const Tensor loss = -sum(weight.defined() ? logp * t * weight : logp * t, {class_dim});
-    return reduce_loss(loss, options.reduction);  // mean: over the batch elements, not the weights
-  }
-  check_class_target("cross_entropy", input.sizes(), target);
-  const TensorList nll = call(nll_loss_op, {logp, target, options.weight},
-                              {{"reduction", reduction_code(options.reduction)},
-                               {"ignore_index", options.ignore_index}});
-  if (smoothing == 0) return nll[0];
-  // Label smoothing spreads `smoothing` uniformly over the classes (PyTorch's
-  // cross_entropy_loss_label_smoothing); ignored targets contribute nothing.
-  const Tensor smooth =
-      masked_fill(-sum(weight.defined() ? logp * weight : logp, {class_dim}), eq(target, options.ignore_index), 0);
-  Tensor ret;
-  switch (options.reduction) {
-    case Reduction::none: ret = smooth; break;
-    case Reduction::sum: ret = sum(smooth); break;
-    case Reduction::mean: ret = sum(smooth) / nll[1]; break;  // divided by the total weight, as the nll term
-  }
-  return nll[0] * (1 - smoothing) + ret * (smoothing / double(classes));
+  const Tensor t = smoothing > 0 ? target * (1 - smoothing) + smoothing / double(classes) : target;
+  const Tensor loss = -sum(weight.defined() ? logp * t * weight : logp * t, {class_dim});
+  return reduce_loss(loss, options.reduction);  // mean: over the batch elements, not the weights
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
@@ -707,45 +1244,17 @@ Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction, bo
   return reduce_loss(target * log(safe) - target * input, reduction);
 }
 
-Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options) {
-  constexpr std::string_view op = "scaled_dot_product_attention";
-  EMBER_CHECK(q.dim() >= 2 && k.dim() >= 2 && v.dim() >= 2, ShapeError, op,
-              ": query, key and value need at least 2 dims, got ", shape_str(q.sizes()), ", ", shape_str(k.sizes()),
-              ", ", shape_str(v.sizes()));
-  EMBER_CHECK(q.size(-1) == k.size(-1), ShapeError, op, ": query head dim ", q.size(-1), " does not match key head dim ",
-              k.size(-1), " (query ", shape_str(q.sizes()), ", key ", shape_str(k.sizes()), ")");
-  EMBER_CHECK(k.size(-2) == v.size(-2), ShapeError, op, ": key has ", k.size(-2), " positions but value has ",
-              v.size(-2), " (key ", shape_str(k.sizes()), ", value ", shape_str(v.sizes()), ")");
-  EMBER_CHECK(!(options.is_causal && options.attn_mask.defined()), ValueError, op,
-              ": an explicit attn_mask should not be set when is_causal is true");
-  EMBER_CHECK(options.dropout_p >= 0 && options.dropout_p <= 1, ValueError, op,
-              ": dropout_p has to be between 0 and 1, but got ", options.dropout_p);
-  const int64_t len_q = q.size(-2), len_k = k.size(-2);
-  const double scale = options.scale.value_or(1.0 / std::sqrt(double(q.size(-1))));
-  Tensor scores = matmul(q, transpose(k, -2, -1)) * scale;
-  const double neg_inf = -std::numeric_limits<double>::infinity();
-  if (options.is_causal) {
-    // Query i attends to keys 0..i (top-left aligned, as PyTorch).
-    std::vector<bool> future(static_cast<size_t>(len_q * len_k));
-    for (int64_t i = 0; i < len_q; ++i)
-      for (int64_t j = 0; j < len_k; ++j) future[size_t(i * len_k + j)] = j > i;
-    scores = masked_fill(scores, tensor(future, {len_q, len_k}), neg_inf);
-  }
-  if (const Tensor& mask = options.attn_mask; mask.defined()) {
-    EMBER_CHECK(mask.dtype() == DType::b8 || is_floating(mask.dtype()), DTypeError, op,
-                ": attn_mask must be bool or floating point, got ", mask.dtype());
-    EMBER_CHECK(broadcast_shapes(mask.sizes(), scores.sizes(), op) == scores.sizes(), ShapeError, op,
-                ": attn_mask of shape ", shape_str(mask.sizes()), " does not broadcast to the attention shape ",
-                shape_str(scores.sizes()));
-    scores = mask.dtype() == DType::b8 ? masked_fill(scores, logical_not(mask), neg_inf) : scores + mask;
-  }
-  Tensor attn = softmax(scores, -1);
-  if (options.dropout_p > 0) attn = dropout(attn, options.dropout_p, true, options.generator);
-  return matmul(attn, v);
-}
-
-static const OpDef* const kNnOps[] = {&softmax_op,    &log_softmax_op, &layer_norm_op,
-                                      &batch_norm_op, &nll_loss_op,    &nll_loss_backward_op};
+static const OpDef* const kNnOps[] = {&softmax_op,
+                                      &log_softmax_op,
+                                      &softmax_backward_data_op,
+                                      &log_softmax_backward_data_op,
+                                      &layer_norm_op,
+                                      &layer_norm_backward_op,
+                                      &batch_norm_op,
+                                      &nll_loss_op,
+                                      &nll_loss_backward_op,
+                                      &cross_entropy_loss_op,
+                                      &cross_entropy_loss_backward_op};
 std::span<const OpDef* const> nn_ops() { return kNnOps; }
 
 }  // namespace ember

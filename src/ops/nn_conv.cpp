@@ -5,7 +5,10 @@
 // conv2d and conv_transpose2d are each other's data gradient, and the weight
 // gradient is its own op (conv2d_backward_weight) whose gradient is again a
 // conv2d / conv_transpose2d. So every derivative of a convolution, of any
-// order, is a convolution, and each runs through oneDNN in float32.
+// order, is a convolution, and each runs through oneDNN in float32. When
+// conv2d needs both, conv2d_backward_weight also returns the bias gradient
+// (grad_output summed over batch and space), which oneDNN computes in the
+// same pass over grad_output instead of a separate reduction.
 //
 // Note [Separable resampling]
 // Average pooling, adaptive average pooling and nearest / bilinear
@@ -16,9 +19,12 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "cpu/conv.h"
+#include "cpu/simd/pool.h"
 #include "elementwise.h"
+#include "ember/ops/binary.h"
 #include "ember/ops/nn.h"
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
@@ -152,8 +158,11 @@ void conv_transpose2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, 
   conv2d_backward_data(g, in[0], in[1], in[2], out[0]);
 }
 
-// Internal: inputs (src, grad_dst), attr weight_size. grad_dst may be shorter
-// than the convolution of src (see conv_transpose2d_backward).
+// Internal: inputs (src, grad_dst), attrs weight_size and, optionally, bias:
+// when true, a second output is the bias gradient (grad_dst summed over all
+// but its channels), computed in the same pass. grad_dst may be shorter than
+// the convolution of src (see conv_transpose2d_backward).
+bool with_bias_grad(const Attrs& attrs) { return attrs.has("bias") && attrs.b("bias"); }
 std::vector<TensorMeta> infer_conv2d_backward_weight(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
   check_defined(in, op.name);
   check_4d(op, in[0], "input", "[N, C, H, W]");
@@ -161,12 +170,13 @@ std::vector<TensorMeta> infer_conv2d_backward_weight(const OpDef& op, std::span<
   EMBER_CHECK(in[0].dtype() == in[1].dtype(), DTypeError, op.name, ": input (", in[0].dtype(), ") and grad_output (",
               in[1].dtype(), ") must have the same dtype");
   conv_params(op, attrs);
+  if (with_bias_grad(attrs)) return {{attrs.ints("weight_size"), in[0].dtype()}, {{in[1].size(1)}, in[0].dtype()}};
   return {{attrs.ints("weight_size"), in[0].dtype()}};
 }
 void conv2d_backward_weight_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
   const ConvGeometry g = make_geometry(in[0].sizes(), attrs.ints("weight_size"), in[1].size(2), in[1].size(3),
                                        conv_params(conv2d_backward_weight_op, attrs));
-  conv2d_backward_weight(g, in[0], in[1], out[0]);
+  conv2d_backward_weight(g, in[0], in[1], out[0], out.size() > 1 ? &out[1] : nullptr);
 }
 
 Attrs conv_attrs(const Attrs& a) {
@@ -195,32 +205,48 @@ Tensor conv_transpose2d_sized(const Tensor& g, const Tensor& weight, const Attrs
   return call(conv_transpose2d_op, {g, weight, Tensor()}, std::move(t))[0];
 }
 
-Tensor conv_weight_grad(const Tensor& src, const Tensor& grad_dst, const Attrs& a, const Shape& weight_size) {
+// The weight gradient, and with_bias the bias gradient from the same pass.
+TensorList conv_weight_grad(const Tensor& src, const Tensor& grad_dst, const Attrs& a, const Shape& weight_size,
+                            bool with_bias = false) {
   Attrs t = conv_attrs(a);
   t.set("weight_size", weight_size);
-  return call(conv2d_backward_weight_op, {src, grad_dst}, std::move(t))[0];
+  if (with_bias) t.set("bias", true);
+  return call(conv2d_backward_weight_op, {src, grad_dst}, std::move(t));
 }
 
 Tensor bias_grad(const Tensor& g) { return sum(g, {0, 2, 3}); }
 
 TensorList conv2d_backward(const BackwardContext& c, const TensorList& g) {
   const Tensor &x = c.input(0), &w = c.input(1);
-  return {c.needs_grad(0) ? conv_transpose2d_sized(g[0], w, c.attrs(), x.size(2), x.size(3)) : Tensor(),
-          c.needs_grad(1) ? conv_weight_grad(x, g[0], c.attrs(), w.sizes()) : Tensor(),
-          c.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
+  TensorList grads{c.needs_grad(0) ? conv_transpose2d_sized(g[0], w, c.attrs(), x.size(2), x.size(3)) : Tensor(),
+                   Tensor(), Tensor()};
+  if (c.needs_grad(1)) {
+    const TensorList weight_bias = conv_weight_grad(x, g[0], c.attrs(), w.sizes(), c.needs_grad(2));
+    grads[1] = weight_bias[0];
+    if (c.needs_grad(2)) grads[2] = weight_bias[1];
+  } else if (c.needs_grad(2)) {
+    grads[2] = bias_grad(g[0]);
+  }
+  return grads;
 }
 // y = conv_transpose2d(x, w): x plays the convolution's output, y its input.
 TensorList conv_transpose2d_backward(const BackwardContext& c, const TensorList& g) {
   const Tensor &x = c.input(0), &w = c.input(1);
   return {c.needs_grad(0) ? conv2d_sized(g[0], w, c.attrs(), x.size(2), x.size(3)) : Tensor(),
-          c.needs_grad(1) ? conv_weight_grad(g[0], x, c.attrs(), w.sizes()) : Tensor(),
+          c.needs_grad(1) ? conv_weight_grad(g[0], x, c.attrs(), w.sizes())[0] : Tensor(),
           c.needs_grad(2) ? bias_grad(g[0]) : Tensor()};
 }
-// grad_weight(src, grad_dst) is bilinear: <G, grad_weight> = <grad_dst, conv2d(src, G)>.
+// grad_weight(src, grad_dst) is bilinear: <G, grad_weight> = <grad_dst, conv2d(src, G)>;
+// grad_bias is linear in grad_dst: <B, grad_bias> = <grad_dst, B broadcast over [N, :, OH, OW]>.
 TensorList conv2d_backward_weight_backward(const BackwardContext& c, const TensorList& g) {
   const Tensor &src = c.input(0), &gy = c.input(1);
+  Tensor grad_gy;
+  if (c.needs_grad(1)) {
+    grad_gy = conv2d_sized(src, g[0], c.attrs(), gy.size(2), gy.size(3));
+    if (with_bias_grad(c.attrs())) grad_gy = add(grad_gy, reshape(g[1], {1, -1, 1, 1}));
+  }
   return {c.needs_grad(0) ? conv_transpose2d_sized(gy, g[0], c.attrs(), src.size(2), src.size(3)) : Tensor(),
-          c.needs_grad(1) ? conv2d_sized(src, g[0], c.attrs(), gy.size(2), gy.size(3)) : Tensor()};
+          grad_gy};
 }
 
 // ---- pooling windows ----
@@ -277,28 +303,13 @@ std::vector<TensorMeta> infer_max_pool2d(const OpDef& op, std::span<const Tensor
   return {{out, in[0].dtype()}, {out, DType::i64}};
 }
 
-// One output row of a 2x2, stride-2, unpadded max pool (the CNN case) over
-// input rows a and a + w: branch-free selects, so the compiler vectorizes it.
-// `first` is the flat index of a[0]. Same rule as the general loop below.
-template <class T>
-void max_pool_2x2_row(const T* a, int64_t w, int64_t ow, int64_t first, T* y, int64_t* id) {
-  const T* b = a + w;
-  for (int64_t q = 0; q < ow; ++q) {
-    const T v0 = a[2 * q], v1 = a[2 * q + 1], v2 = b[2 * q], v3 = b[2 * q + 1];
-    T best = v0;
-    int64_t k = 0;
-    bool take = v1 > best || v1 != v1;
-    best = take ? v1 : best;
-    k = take ? 1 : k;
-    take = v2 > best || v2 != v2;
-    best = take ? v2 : best;
-    k = take ? w : k;
-    take = v3 > best || v3 != v3;
-    best = take ? v3 : best;
-    k = take ? w + 1 : k;
-    y[q] = best;
-    id[q] = first + 2 * q + k;
-  }
+// The flat in-plane position of each 2x2 window's top-left input, for an
+// [oh, ow] output over rows of width w (see src/ops/cpu/simd/pool.h).
+std::vector<int32_t> window_corners(int64_t oh, int64_t ow, int64_t w) {
+  std::vector<int32_t> corner(size_t(oh * ow));
+  for (int64_t r = 0; r < oh; ++r)
+    for (int64_t q = 0; q < ow; ++q) corner[size_t(r * ow + q)] = int32_t(2 * r * w + 2 * q);
+  return corner;
 }
 
 // Like PyTorch: the first maximum wins, and NaN counts as larger than anything (the last NaN wins).
@@ -307,7 +318,7 @@ void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
   const Tensor x = in[0].contiguous();
   const int64_t h = x.size(2), w = x.size(3), oh = out[0].size(2), ow = out[0].size(3);
   const bool two_by_two = p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && p.dh == 1 &&
-                          p.dw == 1 && 2 * oh <= h && 2 * ow <= w;
+                          p.dw == 1 && 2 * oh <= h && 2 * ow <= w && h * w <= std::numeric_limits<int32_t>::max();
   visit_dtype(x.dtype(), [&]<class T>() {
     using C = compute_t<T>;
     const T* xd = x.data_ptr<T>();
@@ -315,12 +326,15 @@ void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
     int64_t* id = out[1].data_ptr<int64_t>();
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
       if (two_by_two) {
+        const std::vector<int32_t> corner = window_corners(oh, ow, w);
         parallel_for(0, x.size(0) * x.size(1), plane_grain(h * w), [&](int64_t begin, int64_t end) {
-          for (int64_t plane = begin; plane < end; ++plane)
-            for (int64_t r = 0; r < oh; ++r) {
-              const int64_t o = (plane * oh + r) * ow;
-              max_pool_2x2_row(xd + plane * h * w + 2 * r * w, w, ow, 2 * r * w, yd + o, id + o);
-            }
+          const int64_t first = begin * oh * ow;
+          if constexpr (std::is_same_v<T, float>)
+            EMBER_SIMD(max_pool_2x2_f32)(xd + begin * h * w, end - begin, h * w, w, corner.data(), oh * ow,
+                                         yd + first, id + first);
+          else
+            EMBER_SIMD(max_pool_2x2_f64)(xd + begin * h * w, end - begin, h * w, w, corner.data(), oh * ow,
+                                         yd + first, id + first);
         });
         return;
       }
@@ -670,7 +684,8 @@ const OpDef conv2d_op{.name = "conv2d",
                       .backward = conv2d_backward,
                       .saves = Saves::inputs,
                       .onnx = "Conv",
-                      .reference = "conv2d"};
+                      .reference = "conv2d",
+                      .autocast = AutocastPolicy::lower_precision};
 const OpDef conv_transpose2d_op{.name = "conv_transpose2d",
                                 .inputs = {"input", "weight", "bias"},
                                 .infer = infer_conv_transpose2d,
@@ -678,7 +693,8 @@ const OpDef conv_transpose2d_op{.name = "conv_transpose2d",
                                 .backward = conv_transpose2d_backward,
                                 .saves = Saves::inputs,
                                 .onnx = "ConvTranspose",
-                                .reference = "conv_transpose2d"};
+                                .reference = "conv_transpose2d",
+                                .autocast = AutocastPolicy::lower_precision};
 const OpDef conv2d_backward_weight_op{.name = "conv2d_backward_weight",
                                       .inputs = {"input", "grad_output"},
                                       .infer = infer_conv2d_backward_weight,
@@ -686,7 +702,8 @@ const OpDef conv2d_backward_weight_op{.name = "conv2d_backward_weight",
                                       .backward = conv2d_backward_weight_backward,
                                       .saves = Saves::inputs,
                                       .not_exportable = "a gradient op: exported graphs are inference graphs",
-                                      .reference = "conv2d"};
+                                      .reference = "conv2d",
+                                      .autocast = AutocastPolicy::lower_precision};
 
 const OpDef max_pool2d_with_indices_op{.name = "max_pool2d_with_indices",
                                        .inputs = {"input"},

@@ -1,8 +1,10 @@
 // Reductions and scans. Every kernel works on the rows laid out by
 // reduce_rows (kept dims outer, reduced dims inner, contiguous), one output
-// element per row, rows in parallel. Floats accumulate in double and integers
-// in int64, as PyTorch's CPU kernels do. Attribute "dim" is always a Shape
-// (empty = every dim), "keepdim" a bool.
+// element per row, rows in parallel; sum and mean over a run of dims
+// followed by kept dims sum down columns instead (sum_columns). Floats
+// accumulate in double and integers in int64; float32 rows go through the
+// per-capability kernels of src/ops/cpu/simd/reduce.h. Attribute "dim" is
+// always a Shape (empty = every dim), "keepdim" a bool.
 #include "ember/ops/reduce.h"
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "ember/ops/creation.h"
 #include "ember/ops/shape.h"
 #include "ember/ops/unary.h"
+#include "cpu/simd/reduce.h"
 #include "elementwise.h"
 #include "registry.h"
 
@@ -39,10 +42,24 @@ void for_each_row(const ReduceRows& rows, const F& f) {
   });
 }
 
+struct Identity {
+  template <class C> C operator()(C x) const { return x; }
+};
+// (x - mean)^2 in double: var's second pass.
+struct SquaredDeviation {
+  double mean;
+  template <class C> double operator()(C x) const { return (double(x) - mean) * (double(x) - mean); }
+};
+
 // sum of f(x) over a short row, with 8 independent lanes so the loop
-// vectorizes without reassociating one serial chain.
+// vectorizes without reassociating one serial chain. Float32 rows go to the
+// per-capability kernels (same double accumulation, more lanes).
 template <class A, class T, class F>
 A sum_lanes(const T* row, int64_t n, const F& f) {
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<A, double> && std::is_same_v<F, Identity>)
+    return EMBER_SIMD(sum_f32)(row, n);
+  if constexpr (std::is_same_v<T, float> && std::is_same_v<A, double> && std::is_same_v<F, SquaredDeviation>)
+    return EMBER_SIMD(sum_squared_deviations_f32)(row, n, f.mean);
   A lanes[8] = {};
   int64_t j = 0;
   for (; j + 8 <= n; j += 8)
@@ -70,10 +87,6 @@ A sum_of(const T* row, int64_t n, const F& f) {
   for (A p : partial) acc += p;
   return acc;
 }
-
-struct Identity {
-  template <class C> C operator()(C x) const { return x; }
-};
 
 // ---- infer pieces ----
 
@@ -129,30 +142,46 @@ std::vector<TensorMeta> infer_mean(const OpDef& op, std::span<const Tensor> in, 
   return {reduced_meta(op, in[0], attrs, in[0].dtype())};
 }
 
-// Sums over leading dims of a contiguous tensor (bias gradients, batch
-// means) without reduce_rows' transposing copy: each column accumulates down
-// the rows, with the inner loop running along contiguous columns.
+// Sums over a run of consecutive dims followed by kept dims (bias gradients,
+// batch means, the middle dim of (N, C, HW)) of a contiguous tensor, without
+// reduce_rows' transposing copy: x is (outer, rows, cols) and each output
+// column accumulates down its rows, the inner loop running along contiguous
+// columns. False when the dims are not such a run.
 template <bool Mean>
-bool sum_leading_dims(const Tensor& x, const Shape& dims, Tensor& out) {
-  const int64_t k = int64_t(dims.size());
-  if (k == 0 || k == x.dim() || dims.back() != k - 1 || !x.is_contiguous()) return false;
-  int64_t rows = 1;
-  for (int64_t d = 0; d < k; ++d) rows *= x.sizes()[size_t(d)];
-  const int64_t cols = rows == 0 ? out.numel() : x.numel() / rows;
+bool sum_columns(const Tensor& x, const Shape& dims, Tensor& out) {
+  if (dims.empty() || dims.back() == x.dim() - 1 || dims.back() - dims.front() + 1 != int64_t(dims.size()) ||
+      !x.is_contiguous())
+    return false;
+  int64_t outer = 1, rows = 1, cols = 1;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const int64_t size = x.sizes()[size_t(d)];
+    if (d < dims.front()) outer *= size;
+    else if (d <= dims.back()) rows *= size;
+    else cols *= size;
+  }
   visit_dtype(x.dtype(), [&]<class T>() {
     visit_dtype(out.dtype(), [&]<class O>() {
       const T* data = x.data_ptr<T>();
       O* o = out.data_ptr<O>();
       const int64_t grain = std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1));
-      parallel_for(0, cols, grain, [&](int64_t b, int64_t e) {
-        std::vector<acc_t<T>> acc(size_t(e - b), acc_t<T>(0));
-        for (int64_t r = 0; r < rows; ++r) {
-          const T* row = data + r * cols + b;
-          for (int64_t c = 0; c < e - b; ++c) acc[size_t(c)] += acc_t<T>(compute_t<T>(row[c]));
-        }
-        for (int64_t c = 0; c < e - b; ++c) {
-          if constexpr (Mean) o[b + c] = to_out<O>(double(acc[size_t(c)]) / double(rows));
-          else o[b + c] = to_out<O>(acc[size_t(c)]);
+      // Kept positions [b, e) of the (outer, cols) output, as runs within one outer index.
+      parallel_for(0, outer * cols, grain, [&](int64_t b, int64_t e) {
+        std::vector<acc_t<T>> acc(size_t(std::min(e - b, cols)));
+        for (int64_t pos = b; pos < e;) {
+          const int64_t outer_index = pos / cols, col = pos % cols, len = std::min(e - pos, cols - col);
+          const T* block = data + outer_index * rows * cols + col;
+          std::fill(acc.begin(), acc.begin() + len, acc_t<T>(0));
+          if constexpr (std::is_same_v<T, float>) {
+            EMBER_SIMD(sum_columns_f32)(block, rows, len, cols, acc.data());
+          } else {
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t c = 0; c < len; ++c) acc[size_t(c)] += acc_t<T>(compute_t<T>(block[r * cols + c]));
+          }
+          for (int64_t c = 0; c < len; ++c) {
+            if constexpr (Mean) o[pos + c] = to_out<O>(double(acc[size_t(c)]) / double(rows));
+            else o[pos + c] = to_out<O>(acc[size_t(c)]);
+          }
+          pos += len;
         }
       });
     });
@@ -165,7 +194,7 @@ void sum_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& 
   const Shape dims = normalize_dims(attrs.ints("dim"), in[0].dim(), "sum");
   // sum(dtype=...) converts the input first, as PyTorch does.
   const DType src = attrs.has("dtype") ? attrs.dtype("dtype") : in[0].dtype();
-  if (src == in[0].dtype() && sum_leading_dims<Mean>(in[0], dims, out[0])) return;
+  if (src == in[0].dtype() && sum_columns<Mean>(in[0], dims, out[0])) return;
   const ReduceRows rows = reduce_rows(in[0], dims, src);
   visit_dtype(src, [&]<class T>() {
     visit_dtype(out[0].dtype(), [&]<class O>() {
@@ -260,10 +289,7 @@ void var_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& 
       for_each_row<T>(rows, [&](const T* row, int64_t idx) {
         const double n = double(rows.inner);
         const double mean = sum_of<double>(row, rows.inner, Identity{}) / n;
-        const double ss = sum_of<double>(row, rows.inner, [mean](auto v) {
-          const double dev = double(v) - mean;
-          return dev * dev;
-        });
+        const double ss = sum_of<double>(row, rows.inner, SquaredDeviation{mean});
         const double v = ss / std::max(0.0, n - correction);
         o[idx] = to_out<T>(Sqrt ? std::sqrt(v) : v);
       });
@@ -319,12 +345,16 @@ void extreme_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Att
   visit_dtype(in[0].dtype(), [&]<class T>() {
     T* o = out[0].data_ptr<T>();
     for_each_row<T>(rows, [&](const T* row, int64_t idx) {
-      compute_t<T> best = row[0];
-      for (int64_t j = 1; j < rows.inner; ++j) {
-        const compute_t<T> v = row[j];
-        if (better<Max>(v, best)) best = v;
+      if constexpr (std::is_same_v<T, float>) {
+        o[idx] = Max ? EMBER_SIMD(max_f32)(row, rows.inner) : EMBER_SIMD(min_f32)(row, rows.inner);
+      } else {
+        compute_t<T> best = row[0];
+        for (int64_t j = 1; j < rows.inner; ++j) {
+          const compute_t<T> v = row[j];
+          if (better<Max>(v, best)) best = v;
+        }
+        o[idx] = T(best);
       }
-      o[idx] = T(best);
     });
   });
 }
@@ -630,23 +660,25 @@ TensorList cumprod_backward(const BackwardContext& c, const TensorList& g) {
 }  // namespace
 
 const OpDef sum_op{.name = "sum", .inputs = {"self"}, .infer = infer_sum, .cpu = sum_kernel<false>,
-                   .backward = sum_backward, .onnx = "ReduceSum", .reference = "sum"};
+                   .backward = sum_backward, .onnx = "ReduceSum", .reference = "sum", .autocast = AutocastPolicy::fp32};
 const OpDef mean_op{.name = "mean", .inputs = {"self"}, .infer = infer_mean, .cpu = sum_kernel<true>,
-                    .backward = mean_backward, .onnx = "ReduceMean", .reference = "mean"};
+                    .backward = mean_backward, .onnx = "ReduceMean", .reference = "mean",
+                    .autocast = AutocastPolicy::fp32};
 const OpDef prod_op{.name = "prod", .inputs = {"self"}, .infer = infer_prod, .cpu = prod_kernel,
-                    .backward = prod_backward, .saves = Saves::both, .onnx = "ReduceProd", .reference = "prod"};
+                    .backward = prod_backward, .saves = Saves::both, .onnx = "ReduceProd", .reference = "prod",
+                    .autocast = AutocastPolicy::fp32};
 const OpDef var_op{.name = "var", .inputs = {"self"}, .infer = infer_var, .cpu = var_kernel<false>,
                    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
                      return {var_backward(g[0], c)};
                    },
                    .saves = Saves::inputs, .not_exportable = "ONNX has no variance reduction",
-                   .reference = "var"};
+                   .reference = "var", .autocast = AutocastPolicy::fp32};
 const OpDef std_op{.name = "std", .inputs = {"self"}, .infer = infer_var, .cpu = var_kernel<true>,
                    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
                      return {std_backward(c, g[0])};
                    },
                    .saves = Saves::both, .not_exportable = "ONNX has no standard deviation reduction",
-                   .reference = "std"};
+                   .reference = "std", .autocast = AutocastPolicy::fp32};
 const OpDef max_op{.name = "max", .inputs = {"self"}, .infer = infer_extreme_all, .cpu = extreme_kernel<true>,
                    .backward = extreme_backward, .saves = Saves::both, .onnx = "ReduceMax", .reference = "max"};
 const OpDef min_op{.name = "min", .inputs = {"self"}, .infer = infer_extreme_all, .cpu = extreme_kernel<false>,
@@ -669,20 +701,22 @@ const OpDef argmin_op{.name = "argmin", .inputs = {"self"}, .infer = infer_arg, 
                       .nondifferentiable = "integer indices", .onnx = "ArgMin", .reference = "argmin"};
 const OpDef logsumexp_op{.name = "logsumexp", .inputs = {"self"}, .infer = infer_logsumexp, .cpu = logsumexp_kernel,
                          .backward = logsumexp_backward, .saves = Saves::both, .onnx = "ReduceLogSumExp",
-                         .reference = "logsumexp"};
+                         .reference = "logsumexp", .autocast = AutocastPolicy::fp32};
 const OpDef norm_op{.name = "norm", .inputs = {"self"}, .infer = infer_norm, .cpu = norm_kernel,
                     .backward = norm_backward, .saves = Saves::both, // p = 1 exports as ReduceL1, p = inf as ReduceMax of Abs.
                     .onnx = "ReduceL2",
-                    .reference = "norm"};
+                    .reference = "norm", .autocast = AutocastPolicy::fp32};
 const OpDef all_op{.name = "all", .inputs = {"self"}, .infer = infer_logical, .cpu = logical_kernel<true>,
                    .nondifferentiable = "boolean result", .onnx = "ReduceMin", .reference = "all"};
 const OpDef any_op{.name = "any", .inputs = {"self"}, .infer = infer_logical, .cpu = logical_kernel<false>,
                    .nondifferentiable = "boolean result", .onnx = "ReduceMax", .reference = "any"};
 const OpDef cumsum_op{.name = "cumsum", .inputs = {"self"}, .infer = infer_scan, .cpu = scan_kernel<false>,
-                      .backward = cumsum_backward, .onnx = "CumSum", .reference = "cumsum"};
+                      .backward = cumsum_backward, .onnx = "CumSum", .reference = "cumsum",
+                      .autocast = AutocastPolicy::fp32};
 const OpDef cumprod_op{.name = "cumprod", .inputs = {"self"}, .infer = infer_scan, .cpu = scan_kernel<true>,
                        .backward = cumprod_backward, .saves = Saves::both,
-                       .not_exportable = "ONNX has no cumulative product", .reference = "cumprod"};
+                       .not_exportable = "ONNX has no cumulative product", .reference = "cumprod",
+                       .autocast = AutocastPolicy::fp32};
 
 namespace {
 Tensor cumsum_ex(const Tensor& x, int64_t dim, bool exclusive, bool reverse) {

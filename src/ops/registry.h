@@ -13,7 +13,8 @@ std::span<const OpDef* const> reduce_ops();
 std::span<const OpDef* const> shape_ops();
 std::span<const OpDef* const> index_ops();
 std::span<const OpDef* const> linalg_ops();
-std::span<const OpDef* const> nn_ops();       // softmax, norms, dropout, losses, attention
-std::span<const OpDef* const> nn_conv_ops();  // convolution, pooling, interpolation
+std::span<const OpDef* const> nn_ops();         // softmax, norms, dropout, losses
+std::span<const OpDef* const> nn_conv_ops();    // convolution, pooling, interpolation
+std::span<const OpDef* const> attention_ops();  // scaled_dot_product_attention and its backward
 
 }  // namespace ember

@@ -12,6 +12,7 @@
 
 #include "ember/ops/binary.h"
 #include "ember/ops/creation.h"
+#include "cpu/simd/math.h"
 #include "elementwise.h"
 #include "registry.h"
 
@@ -25,6 +26,7 @@ namespace {
 struct Neg : NumericDTypes {
   explicit Neg(const Attrs&) {}
   template <class C> C operator()(C x) const { return C(-x); }
+  void f32_array(const float* x, float* y, int64_t n) const { EMBER_SIMD(neg_f32)(x, y, n); }
 };
 struct Abs : NumericDTypes {
   explicit Abs(const Attrs&) {}
@@ -33,6 +35,7 @@ struct Abs : NumericDTypes {
     else if constexpr (std::is_integral_v<C>) return C(x < 0 ? -x : x);
     else return std::abs(x);
   }
+  void f32_array(const float* x, float* y, int64_t n) const { EMBER_SIMD(abs_f32)(x, y, n); }
 };
 // NaN gives 0, as in PyTorch.
 struct Sign : AllDTypes {
@@ -49,6 +52,7 @@ struct Square : NumericDTypes {
 struct Relu : NumericDTypes {  // keeps NaN and -0.0
   explicit Relu(const Attrs&) {}
   template <class C> C operator()(C x) const { return x < C(0) ? C(0) : x; }
+  void f32_array(const float* x, float* y, int64_t n) const { EMBER_SIMD(relu_f32)(x, y, n); }
 };
 
 #define EMBER_FLOAT_FUNCTOR(Name, expr)                           \
@@ -56,21 +60,31 @@ struct Relu : NumericDTypes {  // keeps NaN and -0.0
     explicit Name(const Attrs&) {}                                \
     template <class C> C operator()(C x) const { return expr; }   \
   };
-EMBER_FLOAT_FUNCTOR(Exp, std::exp(x))
+// With a float32 array kernel of the same formula (Note [Float32 array
+// kernels] in elementwise.h).
+#define EMBER_FLOAT_FUNCTOR_F32(Name, expr, kernel, grain)                                        \
+  struct Name : FloatDTypes {                                                                     \
+    explicit Name(const Attrs&) {}                                                                \
+    template <class C> C operator()(C x) const { return expr; }                                   \
+    void f32_array(const float* x, float* y, int64_t n) const { EMBER_SIMD(kernel)(x, y, n); }    \
+    static constexpr int64_t f32_grain = grain;                                                   \
+  };
+EMBER_FLOAT_FUNCTOR_F32(Exp, std::exp(x), exp_f32, kTranscendentalGrain)
 EMBER_FLOAT_FUNCTOR(Expm1, std::expm1(x))
-EMBER_FLOAT_FUNCTOR(Log, std::log(x))
+EMBER_FLOAT_FUNCTOR_F32(Log, std::log(x), log_f32, kTranscendentalGrain)
 EMBER_FLOAT_FUNCTOR(Log1p, std::log1p(x))
 EMBER_FLOAT_FUNCTOR(Log2, std::log2(x))
-EMBER_FLOAT_FUNCTOR(Sqrt, std::sqrt(x))
-EMBER_FLOAT_FUNCTOR(Rsqrt, C(1) / std::sqrt(x))
+EMBER_FLOAT_FUNCTOR_F32(Sqrt, std::sqrt(x), sqrt_f32, kElementwiseGrain)
+EMBER_FLOAT_FUNCTOR_F32(Rsqrt, C(1) / std::sqrt(x), rsqrt_f32, kElementwiseGrain)
 EMBER_FLOAT_FUNCTOR(Reciprocal, C(1) / x)
 EMBER_FLOAT_FUNCTOR(Sin, std::sin(x))
 EMBER_FLOAT_FUNCTOR(Cos, std::cos(x))
-EMBER_FLOAT_FUNCTOR(Tanh, std::tanh(x))
-EMBER_FLOAT_FUNCTOR(Sigmoid, C(1) / (C(1) + std::exp(-x)))
-EMBER_FLOAT_FUNCTOR(Silu, x / (C(1) + std::exp(-x)))
-EMBER_FLOAT_FUNCTOR(Erf, std::erf(x))
+EMBER_FLOAT_FUNCTOR_F32(Tanh, std::tanh(x), tanh_f32, kTranscendentalGrain)
+EMBER_FLOAT_FUNCTOR_F32(Sigmoid, C(1) / (C(1) + std::exp(-x)), sigmoid_f32, kTranscendentalGrain)
+EMBER_FLOAT_FUNCTOR_F32(Silu, x / (C(1) + std::exp(-x)), silu_f32, kTranscendentalGrain)
+EMBER_FLOAT_FUNCTOR_F32(Erf, std::erf(x), erf_f32, kTranscendentalGrain)
 #undef EMBER_FLOAT_FUNCTOR
+#undef EMBER_FLOAT_FUNCTOR_F32
 
 struct LeakyRelu : FloatDTypes {
   double slope;
@@ -106,6 +120,11 @@ struct Gelu : FloatDTypes {
     }
     return x * C(0.5) * (C(1) + std::erf(x * C(std::numbers::sqrt2 / 2)));
   }
+  void f32_array(const float* x, float* y, int64_t n) const {
+    if (tanh_approx) EMBER_SIMD(gelu_tanh_f32)(x, y, n);
+    else EMBER_SIMD(gelu_erf_f32)(x, y, n);
+  }
+  static constexpr int64_t f32_grain = kTranscendentalGrain;
 };
 
 // Rounding: integers are already whole.
@@ -428,29 +447,34 @@ const OpDef exp_op{.name = "exp", .inputs = {"self"}, .infer = infer_unary_float
                    .backward = [](const BackwardContext& c, const TensorList& g) -> TensorList {
                      return {mul(g[0], c.output(0))};
                    },
-                   .saves = Saves::outputs, .onnx = "Exp", .reference = "exp"};
+                   .saves = Saves::outputs, .onnx = "Exp", .reference = "exp", .autocast = AutocastPolicy::fp32};
 const OpDef expm1_op{.name = "expm1", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Expm1>,
                      .backward = expm1_backward, .saves = Saves::outputs,
-                     .not_exportable = "no ONNX operator; decompose as Exp then Sub", .reference = "expm1"};
+                     .not_exportable = "no ONNX operator; decompose as Exp then Sub", .reference = "expm1",
+                     .autocast = AutocastPolicy::fp32};
 const OpDef log_op{.name = "log", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Log>,
-                   .backward = log_backward, .saves = Saves::inputs, .onnx = "Log", .reference = "log"};
+                   .backward = log_backward, .saves = Saves::inputs, .onnx = "Log", .reference = "log",
+                   .autocast = AutocastPolicy::fp32};
 const OpDef log1p_op{.name = "log1p", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Log1p>,
                      .backward = log1p_backward, .saves = Saves::inputs,
-                     .not_exportable = "no ONNX operator; decompose as Add then Log", .reference = "log1p"};
+                     .not_exportable = "no ONNX operator; decompose as Add then Log", .reference = "log1p",
+                     .autocast = AutocastPolicy::fp32};
 const OpDef log2_op{.name = "log2", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Log2>,
                     .backward = log2_backward, .saves = Saves::inputs,
-                    .not_exportable = "no ONNX operator; decompose as Log then Div", .reference = "log2"};
+                    .not_exportable = "no ONNX operator; decompose as Log then Div", .reference = "log2",
+                    .autocast = AutocastPolicy::fp32};
 const OpDef sqrt_op{.name = "sqrt", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Sqrt>,
                     .backward = sqrt_backward, .saves = Saves::outputs, .onnx = "Sqrt", .reference = "sqrt"};
 const OpDef rsqrt_op{.name = "rsqrt", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Rsqrt>,
                      .backward = rsqrt_backward, .saves = Saves::outputs,
-                     .not_exportable = "no ONNX operator; decompose as Sqrt then Reciprocal", .reference = "rsqrt"};
+                     .not_exportable = "no ONNX operator; decompose as Sqrt then Reciprocal", .reference = "rsqrt",
+                     .autocast = AutocastPolicy::fp32};
 const OpDef square_op{.name = "square", .inputs = {"self"}, .infer = infer_square, .cpu = unary_kernel<Square>,
                       .backward = square_backward, .saves = Saves::inputs,
                       .not_exportable = "no ONNX operator; decompose as Mul", .reference = "square"};
 const OpDef reciprocal_op{.name = "reciprocal", .inputs = {"self"}, .infer = infer_unary_float,
                           .cpu = unary_kernel<Reciprocal>, .backward = reciprocal_backward, .saves = Saves::outputs,
-                          .onnx = "Reciprocal", .reference = "reciprocal"};
+                          .onnx = "Reciprocal", .reference = "reciprocal", .autocast = AutocastPolicy::fp32};
 const OpDef sin_op{.name = "sin", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Sin>,
                    .backward = sin_backward, .saves = Saves::inputs, .onnx = "Sin", .reference = "sin"};
 const OpDef cos_op{.name = "cos", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Cos>,
@@ -474,7 +498,7 @@ const OpDef silu_op{.name = "silu", .inputs = {"self"}, .infer = infer_activatio
                     .not_exportable = "no ONNX operator; decompose as Sigmoid then Mul", .reference = "silu"};
 const OpDef softplus_op{.name = "softplus", .inputs = {"self"}, .infer = infer_activation,
                         .cpu = unary_kernel<Softplus>, .backward = softplus_backward, .saves = Saves::inputs,
-                        .onnx = "Softplus", .reference = "softplus"};
+                        .onnx = "Softplus", .reference = "softplus", .autocast = AutocastPolicy::fp32};
 const OpDef erf_op{.name = "erf", .inputs = {"self"}, .infer = infer_unary_float, .cpu = unary_kernel<Erf>,
                    .backward = erf_backward, .saves = Saves::inputs, .onnx = "Erf", .reference = "erf"};
 const OpDef floor_op{.name = "floor", .inputs = {"self"}, .infer = infer_unary_numeric, .cpu = unary_kernel<Floor>,

@@ -36,12 +36,13 @@ void Adagrad::check_options(const AdagradOptions& o) const {
 
 void Adagrad::step() {
   autograd::NoGradGuard no_grad;
+  detail::UpdateQueue queue;
   for_each_grad([&](const Tensor& param, const Tensor& grad, AdagradState& s, const AdagradOptions& o) {
     // A group added later (add_param_group) starts its accumulator here.
     if (!s.sum.defined()) s.sum = full(param.sizes(), o.initial_accumulator_value, param.dtype());
     ++s.step;
     const double clr = o.lr / (1 + double(s.step - 1) * o.lr_decay);
-    detail::update_parameter(param, grad, name(), [&]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
+    queue.add(param, grad, name(), [s, o, clr]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
       T* sum = s.sum.data_ptr<T>();
       const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), eps = T(o.eps), neg_clr = T(-clr);
       detail::dispatch_flags(
@@ -57,6 +58,7 @@ void Adagrad::step() {
           o.weight_decay != 0);
     });
   });
+  queue.run();
 }
 
 }  // namespace ember::optim

@@ -22,10 +22,10 @@ void check_adam_options(const std::string& name, const Options& o) {
               " (must be >= 0)");
 }
 
-// One Adam step over a parameter (torch's _single_tensor_adam, op for op).
+// Queues one Adam step over a parameter (torch's _single_tensor_adam, op for op).
 template <class Options>
-void adam_update(const Tensor& param, const Tensor& grad, AdamState& s, const Options& o, bool decoupled,
-                 const std::string& name) {
+void adam_update(detail::UpdateQueue& queue, const Tensor& param, const Tensor& grad, AdamState& s,
+                 const Options& o, bool decoupled, const std::string& name) {
   if (!s.exp_avg.defined()) s.exp_avg = zeros(param.sizes(), param.dtype());
   if (!s.exp_avg_sq.defined()) s.exp_avg_sq = zeros(param.sizes(), param.dtype());
   if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros(param.sizes(), param.dtype());
@@ -35,7 +35,7 @@ void adam_update(const Tensor& param, const Tensor& grad, AdamState& s, const Op
   const double bias_correction2 = 1 - std::pow(beta2, double(s.step));
   const double step_size = o.lr / bias_correction1;
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-  detail::update_parameter(param, grad, name, [&]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
+  queue.add(param, grad, name, [=]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
     T* m = s.exp_avg.data_ptr<T>();
     T* v = s.exp_avg_sq.data_ptr<T>();
     T* vmax = o.amsgrad ? s.max_exp_avg_sq.data_ptr<T>() : nullptr;
@@ -72,9 +72,11 @@ Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) { init_groups(std::move(
 void Adam::check_options(const AdamOptions& o) const { check_adam_options(name(), o); }
 void Adam::step() {
   autograd::NoGradGuard no_grad;
+  detail::UpdateQueue queue;
   for_each_grad([&](const Tensor& param, const Tensor& grad, AdamState& state, const AdamOptions& options) {
-    adam_update(param, grad, state, options, /*decoupled=*/false, name());
+    adam_update(queue, param, grad, state, options, /*decoupled=*/false, name());
   });
+  queue.run();
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
@@ -83,9 +85,11 @@ AdamW::AdamW(std::vector<ParamGroup<AdamWOptions>> groups) { init_groups(std::mo
 void AdamW::check_options(const AdamWOptions& o) const { check_adam_options(name(), o); }
 void AdamW::step() {
   autograd::NoGradGuard no_grad;
+  detail::UpdateQueue queue;
   for_each_grad([&](const Tensor& param, const Tensor& grad, AdamState& state, const AdamWOptions& options) {
-    adam_update(param, grad, state, options, /*decoupled=*/true, name());
+    adam_update(queue, param, grad, state, options, /*decoupled=*/true, name());
   });
+  queue.run();
 }
 
 }  // namespace ember::optim

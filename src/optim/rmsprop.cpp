@@ -24,12 +24,13 @@ void RMSprop::check_options(const RMSpropOptions& o) const {
 
 void RMSprop::step() {
   autograd::NoGradGuard no_grad;
+  detail::UpdateQueue queue;
   for_each_grad([&](const Tensor& param, const Tensor& grad, RMSpropState& s, const RMSpropOptions& o) {
     if (!s.square_avg.defined()) s.square_avg = zeros(param.sizes(), param.dtype());
     if (o.momentum > 0 && !s.momentum_buffer.defined()) s.momentum_buffer = zeros(param.sizes(), param.dtype());
     if (o.centered && !s.grad_avg.defined()) s.grad_avg = zeros(param.sizes(), param.dtype());
     ++s.step;
-    detail::update_parameter(param, grad, name(), [&]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
+    queue.add(param, grad, name(), [s, o]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
       T* sq = s.square_avg.data_ptr<T>();
       T* buf = o.momentum > 0 ? s.momentum_buffer.data_ptr<T>() : nullptr;
       T* ga = o.centered ? s.grad_avg.data_ptr<T>() : nullptr;
@@ -62,6 +63,7 @@ void RMSprop::step() {
           o.weight_decay != 0, ga != nullptr, buf != nullptr);
     });
   });
+  queue.run();
 }
 
 }  // namespace ember::optim

@@ -21,12 +21,13 @@ void SGD::check_options(const SGDOptions& o) const {
 
 void SGD::step() {
   autograd::NoGradGuard no_grad;
+  detail::UpdateQueue queue;
   for_each_grad([&](const Tensor& param, const Tensor& grad, SGDState& state, const SGDOptions& o) {
     Tensor& buf = state.momentum_buffer;
     // torch starts the buffer as a copy of the first (decayed) gradient.
     const bool first = o.momentum != 0 && !buf.defined();
     if (first) buf = empty(param.sizes(), param.dtype());
-    detail::update_parameter(param, grad, name(), [&]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
+    queue.add(param, grad, name(), [o, buf, first]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
       const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), mom = T(o.momentum),
               keep = T(1 - o.dampening), neg_lr = T(-o.lr);
       T* b = o.momentum != 0 ? buf.data_ptr<T>() : nullptr;
@@ -53,6 +54,7 @@ void SGD::step() {
           o.weight_decay != 0, b != nullptr, first, o.nesterov && b != nullptr);
     });
   });
+  queue.run();
 }
 
 }  // namespace ember::optim

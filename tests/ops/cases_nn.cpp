@@ -37,6 +37,28 @@ TensorList nll_backward(const Tensor& g, const Tensor& target, const Tensor& wei
   return call(*find_op("nll_loss_backward"), {g, target, weight, total_weight}, attrs);
 }
 
+// Ember's backward ops called directly (nn.py: the aten ops they mirror).
+TensorList softmax_backward_data(const char* op, const TensorList& in, int64_t dim) {
+  return call(*find_op(op), {in[0], in[1]}, {{"dim", dim}});
+}
+// (dx, dw, db), or dx alone without a weight (nn.py: layer_norm_backward).
+TensorList layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Shape& normalized_shape) {
+  const TensorList d =
+      call(*find_op("layer_norm_backward"), {g, x, w}, {{"normalized_shape", normalized_shape}, {"eps", 1e-5}});
+  return w.defined() ? d : TensorList{d[0]};
+}
+// The gradient of cross_entropy by its input (nn.py: cross_entropy_backward).
+TensorList cross_entropy_backward(const Tensor& g, const Tensor& x, const Tensor& target,
+                                  const CrossEntropyOptions& options) {
+  const Attrs attrs{{"reduction", int64_t(options.reduction)},
+                    {"ignore_index", options.ignore_index},
+                    {"label_smoothing", options.label_smoothing}};
+  // The forward's side results: total_weight and each sample's logsumexp.
+  const TensorList forward = call(*find_op("cross_entropy_loss"), {x.detach(), target, options.weight}, attrs);
+  return call(*find_op("cross_entropy_loss_backward"), {g, x, target, options.weight, forward[1], forward[2]},
+              attrs);
+}
+
 std::vector<RefCase> softmax_cases(const std::string& name, Tensor (*fn)(const Tensor&, int64_t)) {
   return {
       {name + "/basic", [fn](const TensorList& in) { return one(fn(in[0], -1)); }, {.gradgradcheck = true}},
@@ -59,6 +81,55 @@ std::vector<RefCase> nn_cases() {
     return [r](const TensorList& in) { return one(nll_loss(in[0], in[1], {.reduction = r})); };
   };
   std::vector<RefCase> more = {
+      // rows longer than a vector with a tail, and far from zero: the f32 row kernels
+      {"softmax/long_rows", [](const TensorList& in) { return one(softmax(in[0], -1)); }},
+      {"log_softmax/long_rows", [](const TensorList& in) { return one(log_softmax(in[0], -1)); }},
+      {"softmax/large_middle", [](const TensorList& in) { return one(softmax(in[0], 1)); }},
+      // the backward ops
+      {"softmax_backward_data/basic",
+       [](const TensorList& in) { return softmax_backward_data("softmax_backward_data", in, -1); },
+       {.gradgradcheck = true}},
+      {"softmax_backward_data/dim0",
+       [](const TensorList& in) { return softmax_backward_data("softmax_backward_data", in, 0); }},
+      {"softmax_backward_data/long_rows",
+       [](const TensorList& in) { return softmax_backward_data("softmax_backward_data", in, -1); }},
+      {"log_softmax_backward_data/basic",
+       [](const TensorList& in) { return softmax_backward_data("log_softmax_backward_data", in, -1); },
+       {.gradgradcheck = true}},
+      {"log_softmax_backward_data/middle",
+       [](const TensorList& in) { return softmax_backward_data("log_softmax_backward_data", in, 1); }},
+      {"log_softmax_backward_data/long_rows",
+       [](const TensorList& in) { return softmax_backward_data("log_softmax_backward_data", in, -1); }},
+      {"layer_norm_backward/basic", [](const TensorList& in) { return layer_norm_backward(in[0], in[1], in[2], {6}); },
+       {.gradgradcheck = true}},
+      {"layer_norm_backward/multi_dim",
+       [](const TensorList& in) { return layer_norm_backward(in[0], in[1], in[2], {3, 4}); }},
+      {"layer_norm_backward/no_weight", [](const TensorList& in) { return layer_norm_backward(in[0], in[1], {}, {5}); }},
+      {"layer_norm_backward/long_rows",
+       [](const TensorList& in) { return layer_norm_backward(in[0], in[1], in[2], {67}); }},
+      {"layer_norm/long_rows", [](const TensorList& in) { return one(layer_norm(in[0], {67}, in[1], in[2])); }},
+      {"cross_entropy_loss_backward/mean",
+       [](const TensorList& in) { return cross_entropy_backward(in[0], in[1], in[2], {}); }, {.gradgradcheck = true}},
+      {"cross_entropy_loss_backward/none",
+       [](const TensorList& in) {
+         return cross_entropy_backward(in[0], in[1], in[2], {.reduction = Reduction::none});
+       }},
+      {"cross_entropy_loss_backward/smoothing_weight_ignore",
+       [](const TensorList& in) {
+         return cross_entropy_backward(in[0], in[1], in[2],
+                                       {.weight = class_weight(5), .ignore_index = 1, .label_smoothing = 0.2});
+       },
+       {.gradgradcheck = true}},
+      {"cross_entropy_loss_backward/spatial_sum",
+       [](const TensorList& in) {
+         return cross_entropy_backward(in[0], in[1], in[2], {.reduction = Reduction::sum, .label_smoothing = 0.1});
+       }},
+      {"cross_entropy_loss_backward/long_rows",
+       [](const TensorList& in) {
+         return cross_entropy_backward(in[0], in[1], in[2], {.reduction = Reduction::none, .label_smoothing = 0.1});
+       }},
+      {"cross_entropy/long_rows",
+       [](const TensorList& in) { return one(cross_entropy(in[0], in[1], {.label_smoothing = 0.3})); }},
       // layer_norm
       {"layer_norm/basic", [](const TensorList& in) { return one(layer_norm(in[0], {6}, in[1], in[2])); },
        {.gradgradcheck = true}},

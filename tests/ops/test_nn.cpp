@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
+#include "ember/core/cpu.h"
 #include "ember/ember.h"
+#include "reference.h"
 #include "support/expect_error.h"
 
 using namespace ember;
@@ -43,7 +46,8 @@ TEST(NnErrors, NllLossTargetOutOfBounds) {
   const Tensor x = zeros({3, 10});
   expect_error<IndexError>([&] { nll_loss(x, tensor({1, 12, 3})); }, {"nll_loss: target 12 is out of bounds for 10 classes"});
   expect_error<IndexError>([&] { nll_loss(x, tensor({-1, 2, 3})); }, {"nll_loss", "target -1"});
-  expect_error<IndexError>([&] { cross_entropy(x, tensor({0, 10, 3})); }, {"nll_loss", "target 10", "10 classes"});
+  expect_error<IndexError>([&] { cross_entropy(x, tensor({0, 10, 3})); },
+                           {"cross_entropy_loss", "target 10", "10 classes"});
   // ignore_index may lie outside the class range.
   EXPECT_NO_THROW(nll_loss(x, tensor({-1, 2, 3}), {.ignore_index = -1}));
   EXPECT_NO_THROW(cross_entropy(x, tensor({-100, 2, 3})));
@@ -118,6 +122,179 @@ TEST(NnErrors, AttentionMismatchedShapes) {
   expect_error<DTypeError>(
       [] { scaled_dot_product_attention(zeros({3, 4}), zeros({3, 4}), zeros({3, 4}), {.attn_mask = ones({3, 3}, DType::i64)}); },
       {"scaled_dot_product_attention", "attn_mask", "int64"});
+}
+
+TEST(NnErrors, BackwardOpsCheckTheirArguments) {
+  expect_error<ShapeError>(
+      [] { call(*find_op("softmax_backward_data"), {zeros({2, 3}), zeros({3, 2})}, {{"dim", int64_t(1)}}); },
+      {"softmax_backward_data", "[2, 3]", "[3, 2]"});
+  expect_error<DTypeError>(
+      [] {
+        call(*find_op("log_softmax_backward_data"), {zeros({2, 3}), zeros({2, 3}, DType::f64)}, {{"dim", int64_t(1)}});
+      },
+      {"log_softmax_backward_data", "float32", "float64"});
+  expect_error<ShapeError>(
+      [] {
+        call(*find_op("layer_norm_backward"), {zeros({2, 4}), zeros({2, 4}), ones({3})},
+             {{"normalized_shape", Shape{4}}, {"eps", 1e-5}});
+      },
+      {"layer_norm_backward", "weight", "[3]", "[4]"});
+  const Attrs mean{{"reduction", int64_t(Reduction::mean)}, {"ignore_index", int64_t(-100)}, {"label_smoothing", 0.0}};
+  expect_error<ShapeError>(
+      [&] {
+        call(*find_op("cross_entropy_loss_backward"),
+             {zeros({3}), zeros({3, 5}), tensor({0, 1, 2}), {}, ones({}), zeros({3})}, mean);
+      },
+      {"cross_entropy_loss_backward", "grad_output", "[3]", "[]"});
+  expect_error<ValueError>(
+      [&] {
+        call(*find_op("cross_entropy_loss_backward"), {zeros({}), zeros({3, 5}), tensor({0, 1, 2}), {}, {}, zeros({3})},
+             mean);
+      },
+      {"cross_entropy_loss_backward", "total_weight"});
+  expect_error<ShapeError>(
+      [&] {
+        call(*find_op("cross_entropy_loss_backward"), {zeros({}), zeros({3, 5}), tensor({0, 1, 2}), {}, ones({}), {}},
+             mean);
+      },
+      {"cross_entropy_loss_backward", "logsumexp", "[3]"});
+}
+
+// ---- fused kernels: the f32 row kernels (src/ops/cpu/simd/nn.cpp) against the float64 path ----
+
+// Runs `check` once per CPU capability this machine has, restoring the current one.
+template <class F>
+void for_each_capability(const F& check) {
+  const CpuCapability saved = cpu_capability();
+  for (CpuCapability cap : {CpuCapability::avx2, CpuCapability::avx512}) {
+    if (cap == CpuCapability::avx512 && max_cpu_capability() != CpuCapability::avx512) continue;
+    set_cpu_capability(cap);
+    SCOPED_TRACE(std::string(to_string(cap)));
+    check();
+  }
+  set_cpu_capability(saved);
+}
+
+// f32 results within a few float ulps of the float64 computation at the same
+// (f32) point. Ember's float64 path does not use the f32 kernels.
+void expect_close_to_f64(const Tensor& actual, const Tensor& expected64, double rtol = 1e-5, double atol = 1e-6) {
+  EXPECT_EQ(ember::testing::compare(actual, to_dtype(expected64, DType::f32), {rtol, atol}), "");
+}
+
+// Values and gradients of f at x (f32) and at x as float64, for a random upstream gradient.
+template <class F>
+void expect_f32_matches_f64(const F& f, const Tensor& x, double rtol = 1e-5, double atol = 1e-6) {
+  Tensor x32 = x.clone(), x64 = to_dtype(x, DType::f64);
+  x32.requires_grad_();
+  x64.requires_grad_();
+  const Tensor y32 = f(x32), y64 = f(x64);
+  expect_close_to_f64(y32, y64, rtol, atol);
+  const Tensor g = randn(y32.sizes());
+  const Tensor g32 = autograd::grad({y32}, {x32}, {g})[0];
+  const Tensor g64 = autograd::grad({y64}, {x64}, {to_dtype(g, DType::f64)})[0];
+  expect_close_to_f64(g32, g64, rtol, atol);
+}
+
+// Row lengths below, at and around the vector widths, and long enough for
+// several summation blocks.
+const int64_t kRowLengths[] = {1, 2, 7, 15, 16, 17, 31, 33, 100, 1000, 4097, 9000};
+
+TEST(NnKernels, SoftmaxFamilyAcrossRowLengths) {
+  for_each_capability([] {
+    for (int64_t n : kRowLengths) {
+      SCOPED_TRACE("row length " + std::to_string(n));
+      const Tensor x = randn({3, n}) * 8;
+      expect_f32_matches_f64([](const Tensor& t) { return softmax(t, -1); }, x);
+      expect_f32_matches_f64([](const Tensor& t) { return log_softmax(t, -1); }, x, 1e-5, 1e-5);
+    }
+  });
+}
+
+TEST(NnKernels, SoftmaxOverOtherDims) {
+  const Tensor x = randn({4, 37, 5}) * 5;
+  for (int64_t dim : {0, 1}) {
+    expect_f32_matches_f64([dim](const Tensor& t) { return softmax(t, dim); }, x);
+    expect_f32_matches_f64([dim](const Tensor& t) { return log_softmax(t, dim); }, x, 1e-5, 1e-5);
+  }
+}
+
+TEST(NnKernels, SoftmaxOfLargeMagnitudes) {
+  // exp would overflow without the row maximum subtracted first.
+  for_each_capability([] {
+    const Tensor x = randn({4, 300}) * 1000 + 5e4;
+    expect_f32_matches_f64([](const Tensor& t) { return softmax(t, -1); }, x);
+    expect_f32_matches_f64([](const Tensor& t) { return log_softmax(t, -1); }, x, 1e-5, 1e-3);
+  });
+}
+
+TEST(NnKernels, RowsOfMinusInfinityAreNaNAsInPyTorch) {
+  for_each_capability([] {
+    const float inf = std::numeric_limits<float>::infinity();
+    std::vector<float> values(2 * 21, -inf);
+    for (int64_t j = 0; j < 21; ++j) values[size_t(21 + j)] = float(j % 5);
+    const Tensor x = tensor(values, {2, 21});
+    for (const Tensor& y : {softmax(x, -1), log_softmax(x, -1)}) {
+      const auto v = y.to_vector<float>();
+      for (int64_t j = 0; j < 21; ++j) {
+        EXPECT_TRUE(std::isnan(v[size_t(j)])) << "element " << j;
+        EXPECT_TRUE(std::isfinite(v[size_t(21 + j)])) << "element " << 21 + j;
+      }
+    }
+  });
+}
+
+TEST(NnKernels, LayerNormAcrossRowLengthsAndOffsets) {
+  for_each_capability([] {
+    for (int64_t n : kRowLengths) {
+      if (n == 1) continue;  // one element normalizes to 0; its gradient is 0 too
+      SCOPED_TRACE("row length " + std::to_string(n));
+      const Tensor w = randn({n}), b = randn({n});
+      // Far from zero the variance needs the two-pass (or Welford) method.
+      for (double offset : {0.0, 1e3}) {
+        const Tensor x = randn({5, n}) + offset;
+        expect_f32_matches_f64(
+            [&](const Tensor& t) { return layer_norm(t, {n}, to_dtype(w, t.dtype()), to_dtype(b, t.dtype())); }, x,
+            1e-5, 1e-5);
+      }
+    }
+  });
+}
+
+TEST(NnKernels, LayerNormBackwardSumsWeightGradientsOverManyRows) {
+  // Enough rows for several row blocks and both threads.
+  const int64_t rows = 700, n = 129;
+  Tensor x = randn({rows, n}), w = randn({n}), b = randn({n});
+  Tensor x64 = to_dtype(x, DType::f64), w64 = to_dtype(w, DType::f64), b64 = to_dtype(b, DType::f64);
+  for (Tensor* t : {&x, &w, &b, &x64, &w64, &b64}) t->requires_grad_();
+  const Tensor g = randn({rows, n});
+  for_each_capability([&] {
+    const TensorList d32 = autograd::grad({layer_norm(x, {n}, w, b)}, {x, w, b}, {g});
+    const TensorList d64 =
+        autograd::grad({layer_norm(x64, {n}, w64, b64)}, {x64, w64, b64}, {to_dtype(g, DType::f64)});
+    for (size_t i = 0; i < 3; ++i) expect_close_to_f64(d32[i], d64[i], 1e-4, 1e-4);
+  });
+}
+
+TEST(NnKernels, CrossEntropyAcrossRowLengths) {
+  for_each_capability([] {
+    for (int64_t classes : {2, 17, 1000}) {
+      SCOPED_TRACE(std::to_string(classes) + " classes");
+      const Tensor target = randint(0, classes, {6});
+      const Tensor weight = rand({classes}) + 0.5;
+      for (const CrossEntropyOptions& o : {CrossEntropyOptions{},
+                                           CrossEntropyOptions{.reduction = Reduction::none, .label_smoothing = 0.2},
+                                           CrossEntropyOptions{.weight = weight, .ignore_index = 0,
+                                                               .reduction = Reduction::sum, .label_smoothing = 0.1}}) {
+        expect_f32_matches_f64(
+            [&](const Tensor& t) {
+              CrossEntropyOptions typed = o;
+              if (o.weight.defined()) typed.weight = to_dtype(o.weight, t.dtype());
+              return cross_entropy(t, target, typed);
+            },
+            randn({6, classes}) * 10, 1e-5, 1e-5);
+      }
+    }
+  });
 }
 
 // ---- dropout ----

@@ -264,6 +264,63 @@ TEST(NnConv, MaxPool2x2FastPathMatchesGeneralLoop) {
   }
 }
 
+// max_pool2d_backward's scatter-add written out, in output order and in T:
+// grad_input[plane, index] += grad.
+template <class T>
+Tensor scatter_reference(const Tensor& grad, const Tensor& indices, const Shape& input_size) {
+  const Tensor g = grad.contiguous(), id = indices.contiguous();
+  Tensor out = zeros(input_size, grad.dtype());
+  const int64_t planes = g.size(0) * g.size(1), plane_out = g.size(2) * g.size(3);
+  const int64_t plane_in = input_size[2] * input_size[3];
+  for (int64_t k = 0; k < planes * plane_out; ++k)
+    out.data_ptr<T>()[(k / plane_out) * plane_in + id.data_ptr<int64_t>()[k]] += g.data_ptr<T>()[k];
+  return out;
+}
+
+// The backward scatter-adds into zeros, for the 2x2 fast path's indices
+// (ties and NaN) and for a 3x3 stride-2 pooling of the same shapes whose
+// windows overlap; a -0.0 gradient comes out as adding it into zeros gives
+// it (+0.0).
+TEST(NnConv, MaxPoolBackwardOnTiledInputsMatchesScatter) {
+  for (DType dt : {DType::f32, DType::f64})
+    for (const Pool2dOptions& o : {pool(2, 2), pool(3, 2, 1)}) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + (o.kernel_size.h == 2 ? " 2x2" : " 3x3"));
+      const Tensor r = rand({3, 5, 12, 14});
+      const Tensor x = where(r < 0.1, std::nan(""), floor(randn({3, 5, 12, 14}) * 2)).to(dt).requires_grad_();
+      const auto [y, indices] = max_pool2d_with_indices(x, o);
+      ASSERT_EQ(y.sizes(), (Shape{3, 5, 6, 7}));
+      const Tensor g = where(rand(y.sizes()) < 0.2, -0.0, randn(y.sizes())).to(dt);
+      y.backward(g);
+      const Tensor want = dt == DType::f32 ? scatter_reference<float>(g, indices, x.sizes())
+                                           : scatter_reference<double>(g, indices, x.sizes());
+      EXPECT_EQ(testing::compare(x.grad(), want, {0, 0}), "");
+      // Signs of zero too.
+      const Tensor got64 = x.grad().to(DType::f64).contiguous(), want64 = want.to(DType::f64).contiguous();
+      int64_t sign_mismatches = 0;
+      for (int64_t i = 0; i < got64.numel(); ++i)
+        sign_mismatches += std::signbit(got64.data_ptr<double>()[i]) != std::signbit(want64.data_ptr<double>()[i]);
+      EXPECT_EQ(sign_mismatches, 0);
+    }
+}
+
+// The weight-gradient pass also yields the bias gradient (oneDNN sums it over
+// grad_output in the same pass; float64 in the direct loop), equal to the sum
+// over batch and space; and that two-output op is differentiable again.
+TEST(NnConv, BiasGradientComesFromTheWeightPass) {
+  const Tensor g = randn({2, 6, 5, 5});
+  for (DType dt : {DType::f32, DType::f64}) {
+    Tensor x = randn({2, 4, 5, 5}).to(dt), w = randn({6, 4, 3, 3}).to(dt).requires_grad_(),
+           b = randn({6}).to(dt).requires_grad_();
+    conv2d(x, w, b, {.padding = 1}).backward(g.to(dt));
+    EXPECT_EQ(testing::compare(b.grad().to(DType::f64), sum(g.to(DType::f64), {0, 2, 3}), {1e-5, 1e-5}), "");
+  }
+  const Tensor x = randn({2, 3, 5, 4}, DType::f64), w = randn({4, 3, 3, 2}, DType::f64).requires_grad_(),
+               b = randn({4}, DType::f64).requires_grad_();
+  auto fn = [&x](const TensorList& in) { return TensorList{conv2d(x, in[0], in[1], {.stride = {2, 1}, .padding = 1})}; };
+  EXPECT_EQ(autograd::gradcheck(fn, {w, b}), "");
+  EXPECT_EQ(autograd::gradgradcheck(fn, {w, b}), "");
+}
+
 // float32 avg_pool2d (forward and backward) runs on oneDNN where it can; the
 // float64 loops are the reference, ceil_mode included (it falls back).
 TEST(NnConv, AvgPoolOneDnnMatchesLoops) {

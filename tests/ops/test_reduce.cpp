@@ -4,6 +4,8 @@
 // checked against PyTorch in cases_reduce.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -84,6 +86,52 @@ TEST(ReduceLong, OuterDimReductionMatchesRowSums) {
   const std::vector<double> by_rows = sum(x.t().contiguous(), {1}).to_vector<double>();
   ASSERT_EQ(by_cols.size(), by_rows.size());
   for (size_t i = 0; i < by_cols.size(); ++i) EXPECT_NEAR(by_cols[i], by_rows[i], 1e-12);
+}
+
+// A run of middle dims is summed down contiguous columns (no transposing
+// copy); the result matches summing the same values laid out as rows.
+TEST(ReduceLong, MiddleDimReductionMatchesRowSums) {
+  for (DType dt : {DType::f32, DType::f64, DType::i32}) {
+    const Tensor x = to_dtype(mul(randn({3, 4, 65, 33}, DType::f64), 100), dt);
+    for (const Shape& dims : {Shape{1}, Shape{1, 2}, Shape{0, 1}, Shape{0, 1, 2}}) {
+      Shape perm;
+      for (int64_t d = 0; d < 4; ++d)
+        if (std::find(dims.begin(), dims.end(), d) == dims.end()) perm.push_back(d);
+      perm.insert(perm.end(), dims.begin(), dims.end());
+      const Tensor rows = x.permute(perm).contiguous();
+      Shape row_dims;
+      for (size_t i = 0; i < dims.size(); ++i) row_dims.push_back(4 - int64_t(dims.size()) + int64_t(i));
+      const Tensor by_cols = to_dtype(sum(x, dims), DType::f64), by_rows = to_dtype(sum(rows, row_dims), DType::f64);
+      const Tensor means_cols = to_dtype(mean(to_dtype(x, DType::f32), dims), DType::f64);
+      const Tensor means_rows = to_dtype(mean(to_dtype(rows, DType::f32), row_dims), DType::f64);
+      ASSERT_EQ(by_cols.sizes(), by_rows.sizes());
+      const std::vector<double> c = by_cols.to_vector<double>(), r = by_rows.to_vector<double>();
+      const std::vector<double> mc = means_cols.to_vector<double>(), mr = means_rows.to_vector<double>();
+      for (size_t i = 0; i < c.size(); ++i) {
+        EXPECT_NEAR(c[i], r[i], 1e-9 * std::max(1.0, std::abs(r[i]))) << dt << " dims " << shape_str(dims);
+        EXPECT_NEAR(mc[i], mr[i], 1e-6 * std::max(1.0, std::abs(mr[i]))) << dt << " dims " << shape_str(dims);
+      }
+    }
+  }
+}
+
+// The float32 max/min kernels: NaN anywhere gives NaN, infinities and signed
+// values are handled, for lengths around the vector widths.
+TEST(ReduceLong, Float32ExtremesOverTailsAndNaN) {
+  for (int64_t n : {1, 15, 17, 33, 1023, 70001}) {
+    const Tensor x = randn({n}, DType::f32);
+    const std::vector<float> v = x.to_vector<float>();
+    EXPECT_EQ(max(x).item<float>(), *std::max_element(v.begin(), v.end())) << n;
+    EXPECT_EQ(min(x).item<float>(), *std::min_element(v.begin(), v.end())) << n;
+    EXPECT_EQ(amax(reshape(x, {1, n}), {1}).item<float>(), *std::max_element(v.begin(), v.end())) << n;
+    Tensor with_nan = x.clone();
+    with_nan.data_ptr<float>()[n - 1] = std::nanf("");
+    EXPECT_TRUE(std::isnan(max(with_nan).item<float>())) << n;
+    EXPECT_TRUE(std::isnan(min(with_nan).item<float>())) << n;
+    Tensor with_inf = x.clone();
+    with_inf.data_ptr<float>()[n / 2] = -std::numeric_limits<float>::infinity();
+    EXPECT_EQ(min(with_inf).item<float>(), -std::numeric_limits<float>::infinity()) << n;
+  }
 }
 
 }  // namespace

@@ -202,6 +202,40 @@ TEST(Optimizer, StepUpdatesParametersInPlace) {
   }
 }
 
+// See Note [Multi-tensor updates]: one pass over all parameters, cut into
+// chunks that straddle parameters, gives each parameter exactly what
+// optimizing it alone on one thread gives.
+TEST(Optimizer, MultiTensorStepMatchesOneParameterAtATime) {
+  const int threads = get_num_threads();
+  for (const auto& [name, make] : all_optimizers()) {
+    SCOPED_TRACE(name);
+    // Sizes around the update grain (2^15), so chunks begin inside parameters.
+    Generator gen(7);
+    const std::vector<Tensor> together = {randn({40000}, DType::f32, &gen).requires_grad_(),
+                                          randn({33}, DType::f32, &gen).requires_grad_(),
+                                          randn({70, 1000}, DType::f32, &gen).requires_grad_(),
+                                          randn({3, 5}, DType::f64, &gen).requires_grad_()};
+    std::vector<std::vector<Tensor>> alone;
+    for (const Tensor& p : together) alone.push_back({p.detach().clone().requires_grad_()});
+    set_num_threads(2);
+    auto opt = make(together);
+    std::vector<std::unique_ptr<Optimizer>> single;
+    for (const auto& p : alone) single.push_back(make(p));
+    for (int s = 0; s < 3; ++s) {
+      set_grads(together, s);
+      set_num_threads(2);
+      opt->step();
+      set_num_threads(1);
+      for (size_t j = 0; j < alone.size(); ++j) {
+        Tensor(alone[j][0]).set_grad(together[j].grad());
+        single[j]->step();
+      }
+    }
+    for (size_t j = 0; j < together.size(); ++j) EXPECT_TRUE(bit_equal(together[j], alone[j][0])) << j;
+  }
+  set_num_threads(threads);
+}
+
 TEST(Optimizer, ParametersWithoutGradAreSkipped) {
   for (const auto& [name, make] : all_optimizers()) {
     SCOPED_TRACE(name);

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "helpers.h"
 
 namespace {
@@ -85,6 +87,21 @@ TEST_F(Cli, ResumeContinuesWhereItStopped) {
                                             " --epochs 2 --batch-size 20 --threads 2 --resume");
   EXPECT_EQ(threads.exit_code, 1) << threads.output;
   EXPECT_TRUE(contains(threads.output, "resume with --threads 1")) << threads.output;
+}
+
+TEST_F(Cli, ProfileWritesATraceAndASummary) {
+  const std::string trace = dir / "trace.json";
+  const Result train = run_ember(dir, "train fashion-mlp --data " + data() + " --out " + (dir / "run") +
+                                          " --epochs 1 --batch-size 20 --threads 1 --profile " + trace);
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  for (const char* text : {"profile (", "calls", "total ms", "train step", "forward", "backward", "linear",
+                           "linearBackward", "evaluate"})
+    EXPECT_TRUE(contains(train.output, text)) << text << "\n" << train.output;
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in);
+  size_t steps = 0;
+  for (const auto& e : json.at("traceEvents")) steps += e.at("name") == "train step";
+  EXPECT_EQ(steps, 5u);  // 100 examples in batches of 20
 }
 
 // The event files, read back by the real `tensorboard` package.
@@ -183,6 +200,7 @@ TEST_F(Cli, BadInputIsOneLineAndANonZeroExit) {
       {train + "--epochs 0", 2, "--epochs must be at least 1"},
       {train + "--optimizer lion", 1, "unknown optimizer 'lion'"},
       {train + "--scheduler cosin", 1, "unknown scheduler 'cosin'"},
+      {train + "--autocast f32", 2, "ember train: --autocast: expected bf16 or f16, got 'f32'"},
       {train + "--bogus", 2, "unknown option --bogus"},
       {train + "--epochs", 2, "--epochs needs a value"},
       {"train fashion-mlp --data " + (dir / "nowhere"), 1, "is not a directory"},

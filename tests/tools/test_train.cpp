@@ -4,6 +4,7 @@
 
 #include "ember/ember.h"
 #include "ember/io/checkpoint.h"
+#include "ember/ops/autocast.h"
 #include "helpers.h"
 #include "trainer.h"
 
@@ -156,6 +157,26 @@ TEST(Trainer, LearnsAndWritesTensorBoardLogs) {
   EXPECT_TRUE(events);
   EXPECT_TRUE(std::filesystem::exists(dir / "epoch-3.safetensors"));
   EXPECT_EQ(latest_checkpoint(dir.path.string()), dir / "epoch-3.safetensors");
+}
+
+// --autocast bf16: the CNN learns with its convolutions and linears in bf16,
+// and the checkpoint holds the float32 master weights.
+TEST(Trainer, AutocastTrainsFloat32Weights) {
+  Recipe recipe = load_recipe("fashion-cnn");
+  recipe.batch_size = 16;
+  recipe.epochs = 2;
+  const TrainData data = synthetic_data(256, 64);
+  tools_test::TempDir dir;
+  manual_seed(0);
+  nn::AnyModule model = build_model(recipe);
+  std::ostringstream log;
+  const TrainResult r =
+      train(recipe, model, data, {.out_dir = dir.path.string(), .autocast = DType::bf16, .out = &log});
+  EXPECT_GT(r.test.accuracy, 0.5) << log.str();
+  EXPECT_FALSE(is_autocast_enabled());
+  const io::SafetensorsContents checkpoint = io::load_safetensors_file(r.checkpoint);
+  for (const auto& [name, t] : checkpoint.tensors)
+    if (name.starts_with("model.")) EXPECT_EQ(t.dtype(), DType::f32) << name;
 }
 
 TEST(Trainer, EvaluateCountsTheConfusionMatrix) {

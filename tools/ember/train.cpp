@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "ember/core/generator.h"
 #include "ember/core/parallel.h"
+#include "ember/core/profiler.h"
 #include "ember/data/idx.h"
 #include "trainer.h"
 
@@ -33,12 +34,16 @@ int run_train(int argc, const char* const* argv) {
   args.flag("--max-steps", "N", "stop after N optimizer steps in all, with a checkpoint");
   args.flag("--subset", "N", "use only the first N training and N test examples (quick runs)");
   args.flag("--log-every", "N", "steps between TensorBoard train/loss points (default 50)");
+  args.flag("--autocast", "DTYPE", "mixed precision: matmuls and convolutions in bf16 (or f16), float32 weights");
+  args.flag("--profile", "PATH", "profile the whole run: a Chrome trace to PATH, a summary table on stdout");
   args.switch_("--print-recipe", "print the recipe as JSON (after the flags) and exit");
   args.epilog(
       "examples:\n"
       "  ember train fashion-cnn                       # 5 epochs, checkpoints in runs/fashion-cnn\n"
       "  ember train fashion-mlp --epochs 1 --lr 0.1 --optimizer sgd\n"
       "  ember train fashion-cnn --out runs/cnn --resume\n"
+      "  ember train fashion-cnn --autocast bf16         # mixed precision (docs/mixed_precision.md)\n"
+      "  ember train fashion-cnn --max-steps 50 --profile /tmp/t.json   # docs/profiler.md\n"
       "  ember train my_recipe.json --out runs/mine\n"
       "  tensorboard --logdir runs");
   if (!args.parse(argc, argv, std::cout)) return 0;
@@ -68,6 +73,13 @@ int run_train(int argc, const char* const* argv) {
   const int64_t log_every = args.get_int("--log-every", 1).value_or(50);
   const bool resume = args.get_switch("--resume");
   const bool deterministic = args.get_switch("--deterministic");
+  const std::optional<std::string> profile_path = args.get("--profile");
+  std::optional<DType> autocast;
+  if (auto v = args.get("--autocast")) {
+    if (*v == "bf16") autocast = DType::bf16;
+    else if (*v == "f16") autocast = DType::f16;
+    else throw UsageError("ember train: --autocast: expected bf16 or f16, got '" + *v + "'");
+  }
   if (resume && seed) throw UsageError("ember train: --seed: a resumed run keeps its checkpoint's seed");
   if (args.get_switch("--print-recipe")) {
     std::cout << recipe_to_text(recipe);
@@ -87,6 +99,7 @@ int run_train(int argc, const char* const* argv) {
 
   std::string command = "ember train";
   for (int i = 0; i < argc; ++i) command += std::string(" ") + argv[i];
+  if (profile_path) profiler::start();
   const TrainResult result = train(recipe, model, data,
                                    {.out_dir = out_dir,
                                     .resume = resume,
@@ -95,9 +108,15 @@ int run_train(int argc, const char* const* argv) {
                                     .workers = workers,
                                     .max_steps = max_steps,
                                     .log_every = log_every,
+                                    .autocast = autocast,
                                     .out = &std::cout,
                                     .tty = isatty(STDOUT_FILENO) != 0,
                                     .info = {{"command", command}, {"data", data_dir}}});
+  if (profile_path) {
+    profiler::stop();
+    profiler::write_chrome_trace(*profile_path);
+    std::cout << "profile (" << *profile_path << ", open in ui.perfetto.dev):\n" << profiler::summary();
+  }
   if (result.test.examples > 0)
     std::printf("%s: test accuracy %.2f%% after %lld %s\n", recipe.name.c_str(), 100 * result.test.accuracy,
                 (long long)result.epoch, result.epoch == 1 ? "epoch" : "epochs");

@@ -11,10 +11,12 @@
 #include "ember/autograd/autograd.h"
 #include "ember/core/generator.h"
 #include "ember/core/parallel.h"
+#include "ember/core/profiler.h"
 #include "ember/data/dataloader.h"
 #include "ember/data/idx.h"
 #include "ember/io/checkpoint.h"
 #include "ember/io/tensorboard.h"
+#include "ember/ops/autocast.h"
 #include "ember/ops/binary.h"
 #include "ember/ops/reduce.h"
 #include "ember/optim/clip.h"
@@ -28,6 +30,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+// Forward passes run under this guard: autocast to options.autocast, or off.
+AutocastGuard autocast_guard(const TrainOptions& options) {
+  return AutocastGuard({.dtype = options.autocast.value_or(DType::bf16), .enabled = options.autocast.has_value()});
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -294,12 +301,26 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     bool stopped = false;
     const auto start = Clock::now();
     for (const data::Batch& batch : loader) {
+      // Scopes for `ember train --profile` (free when it is off); the time
+      // between two "train step"s is spent waiting for the data loader.
+      profiler::Scope step_scope("train step");
       optimizer->zero_grad();
-      const Tensor loss = cross_entropy(model(batch.input), batch.target, {.label_smoothing = recipe.label_smoothing});
-      loss.backward();
-      if (recipe.clip_grad_norm > 0) optim::clip_grad_norm_(module.parameters(), recipe.clip_grad_norm);
-      optimizer->step();
-      if (schedule.per_batch) schedule.scheduler->step();
+      Tensor loss;
+      {
+        profiler::Scope forward_scope("forward");
+        AutocastGuard autocast = autocast_guard(options);
+        loss = cross_entropy(model(batch.input), batch.target, {.label_smoothing = recipe.label_smoothing});
+      }
+      {
+        profiler::Scope backward_scope("backward");
+        loss.backward();
+      }
+      {
+        profiler::Scope optimizer_scope("optimizer step");
+        if (recipe.clip_grad_norm > 0) optim::clip_grad_norm_(module.parameters(), recipe.clip_grad_norm);
+        optimizer->step();
+        if (schedule.per_batch) schedule.scheduler->step();
+      }
       ++step;
       ++batch_index;
       images += batch.input.size(0);
@@ -338,7 +359,11 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     if (schedule.scheduler && !schedule.per_batch) schedule.scheduler->step();
     ++epoch;
     const auto test_start = Clock::now();
-    result.test = evaluate(model, *data.test, 1000);
+    {
+      profiler::Scope evaluate_scope("evaluate");
+      AutocastGuard autocast = autocast_guard(options);  // test what the training ran
+      result.test = evaluate(model, *data.test, 1000);
+    }
     const double test_seconds = seconds_since(test_start);
     result.epoch = epoch;
     if (out)

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,7 @@ struct TrainOptions {
   int64_t workers = 1;          // DataLoader threads (0: load in the training thread)
   int64_t max_steps = 0;        // stop after this many optimizer steps in all (with a checkpoint); 0: no limit
   int64_t log_every = 50;       // steps between TensorBoard train/loss points
+  std::optional<DType> autocast = {};  // forward passes (and the test set) under AutocastGuard(dtype)
   std::ostream* out = nullptr;  // progress and summaries (null: silent)
   bool tty = false;             // redraw the progress bar in place
   Json info = {};               // extra facts stored in checkpoints (the command line, ...)

@@ -83,7 +83,8 @@ struct Edge {
 class Node : public std::enable_shared_from_this<Node> {
  public:
   virtual ~Node() = default;
-  // grads: one per forward output (defined; zeros where none flowed).
+  // grads: one per forward output (zeros where none flowed; undefined for
+  // integer outputs, which carry no gradient).
   // Returns one gradient per forward input (next_edges), undefined = none.
   virtual TensorList apply(TensorList&& grads) = 0;
   virtual std::string name() const = 0;

@@ -20,5 +20,6 @@ void* cpu_allocate(size_t nbytes);
 void cpu_free(void* ptr, size_t nbytes);
 AllocatorStats cpu_allocator_stats();
 void cpu_allocator_empty_cache();  // returns cached blocks to the system
+void cpu_allocator_reset_peak();   // peak_allocated_bytes = allocated_bytes (to measure one region)
 
 }  // namespace ember

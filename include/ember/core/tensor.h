@@ -21,10 +21,10 @@
 #include "ember/core/dtype.h"
 #include "ember/core/error.h"
 #include "ember/core/scalar.h"
+#include "ember/core/shape.h"
 
 namespace ember {
 
-using Shape = std::vector<int64_t>;
 std::string shape_str(std::span<const int64_t> shape);  // "[2, 3]"
 int64_t shape_numel(std::span<const int64_t> shape);
 Shape contiguous_strides(std::span<const int64_t> shape);
@@ -35,6 +35,12 @@ using TensorList = std::vector<Tensor>;
 namespace autograd {
 class Node;
 }
+
+// Counts in-place modifications of a storage region; shared by a tensor and
+// its views so autograd can tell when a saved tensor was overwritten.
+struct VersionCounter {
+  uint32_t version = 0;
+};
 
 class Storage {
  public:
@@ -47,18 +53,17 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   Device device() const { return device_; }
+  // Every tensor over this storage shares one counter: views and detached
+  // aliases see each other's in-place writes. It lives here rather than in a
+  // block of its own so that a new tensor costs one allocation less.
+  VersionCounter& version_counter() { return version_; }
 
  private:
+  VersionCounter version_;
   void* data_;
   size_t nbytes_;
   Device device_;
   std::function<void(void*)> release_;
-};
-
-// Counts in-place modifications of a storage region; shared by a tensor and
-// its views so autograd can tell when a saved tensor was overwritten.
-struct VersionCounter {
-  uint32_t version = 0;
 };
 
 using GradHook = std::function<Tensor(const Tensor&)>;
@@ -70,7 +75,9 @@ struct TensorImpl {
   int64_t offset = 0;  // in elements
   DType dtype = DType::f32;
   Device device = kCPU;
-  std::shared_ptr<VersionCounter> version = std::make_shared<VersionCounter>();
+  // Points into the storage (see Storage::version_counter); set by
+  // Tensor::empty / from_storage and copied by views.
+  std::shared_ptr<VersionCounter> version;
   // The tensor this one is a view of (null if it owns its storage region).
   std::shared_ptr<TensorImpl> view_base;
 

@@ -93,6 +93,8 @@ using ViewFn = TensorList (*)(std::span<const Tensor> inputs, const Attrs& attrs
 using BackwardFn = TensorList (*)(const BackwardContext& ctx, const TensorList& grads);
 
 enum class Saves : uint8_t { none = 0, inputs = 1, outputs = 2, both = 3 };
+// What an AutocastGuard does to an op's floating inputs (see ember/ops/autocast.h).
+enum class AutocastPolicy : uint8_t { none, lower_precision, fp32, promote };
 
 struct OpDef {
   std::string_view name = {};
@@ -111,13 +113,21 @@ struct OpDef {
   std::string_view reference = {};
   // Indices of the inputs whose gradients do not exist (integer index inputs).
   std::vector<int> integer_inputs = {};
+  AutocastPolicy autocast = AutocastPolicy::none;  // none: inputs reach the op unchanged
 };
 
-// Runs an op: infer -> kernel (or view) -> autograd record.
-TensorList call(const OpDef& op, TensorList inputs, Attrs attrs = {});
+// Runs an op: infer -> kernel (or view) -> autograd record. Inputs are
+// borrowed (a braced list stays on the stack: no vector per call).
+TensorList call(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
+inline TensorList call(const OpDef& op, std::initializer_list<Tensor> inputs, const Attrs& attrs = {}) {
+  return call(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs);
+}
 // Runs an op's kernel into existing `out` (in-place forms). Output metadata
 // must match infer's (same shape; dtype castable) or a DTypeError/ShapeError is raised.
-void call_out(const OpDef& op, TensorList inputs, Attrs attrs, Tensor& out);
+void call_out(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, Tensor& out);
+inline void call_out(const OpDef& op, std::initializer_list<Tensor> inputs, const Attrs& attrs, Tensor& out) {
+  call_out(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs, out);
+}
 
 // Every registered op (the families listed in src/ops/registry.cpp).
 std::span<const OpDef* const> all_ops();

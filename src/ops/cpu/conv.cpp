@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "../elementwise.h"
 #include "ember/core/parallel.h"
@@ -147,10 +149,10 @@ memory::dims weight_dims(const ConvGeometry& g) {
   if (g.groups == 1) return {g.out_channels, g.in_channels, g.kernel_h, g.kernel_w};
   return {g.groups, g.out_channels / g.groups, g.in_channels / g.groups, g.kernel_h, g.kernel_w};
 }
-memory::desc plain(const memory::dims& dims, memory::format_tag tag) {
-  return memory::desc(dims, memory::data_type::f32, tag);
+memory::desc plain(const memory::dims& dims, memory::format_tag tag, memory::data_type dt = memory::data_type::f32) {
+  return memory::desc(dims, dt, tag);
 }
-memory::desc any(const memory::dims& dims) { return plain(dims, memory::format_tag::any); }
+memory::desc any(const memory::dims& dims, memory::data_type dt) { return plain(dims, memory::format_tag::any, dt); }
 memory::format_tag weight_tag(const ConvGeometry& g) {
   return g.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw;
 }
@@ -169,43 +171,60 @@ bool dnnl_takes(const ConvGeometry& g) {
          fits(g.in_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w, g.out_w);
 }
 
-// One pass's primitive and the (possibly blocked) layouts it computes in.
+// One pass's primitive, the (possibly blocked) layouts it computes in, and
+// the scratch memory it needs. Primitives take their scratchpad from the
+// caller (oneDNN's user mode), so it comes from Ember's caching allocator
+// rather than a fresh, page-faulting allocation per call.
 struct DnnlConv {
-  memory::desc src, weight, dst;
+  memory::desc src, weight, dst, scratchpad;
   dnnl::primitive primitive;
 };
 
-// nullptr when oneDNN has no implementation for the geometry.
-std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g, bool bias) {
+dnnl::primitive_attr scratchpad_from_user() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// nullptr when oneDNN has no implementation for the geometry, or (bf16) only
+// its reference one, on CPUs without AVX-512: float32 is far faster there.
+std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt) {
   using namespace dnnl;
   const memory::dims src = src_dims(g), dst = dst_dims(g), wei = weight_dims(g);
   const memory::dims strides{g.stride_h, g.stride_w}, dilates{g.dilation_h - 1, g.dilation_w - 1},
       pad{g.pad_h, g.pad_w};
-  const memory::desc bias_md = bias ? plain({g.out_channels}, memory::format_tag::x) : memory::desc();
+  const memory::desc bias_md = bias ? plain({g.out_channels}, memory::format_tag::x, dt) : memory::desc();
+  auto usable = [&](const auto& pd) {
+    return dt != memory::data_type::bf16 || !std::string_view(pd.impl_info_str()).starts_with("ref");
+  };
+  const primitive_attr attr = scratchpad_from_user();
   try {
     const convolution_forward::primitive_desc fwd(
-        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any(src), any(wei),
-                                  bias_md, any(dst), strides, dilates, pad, pad),
-        engine());
+        convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any(src, dt),
+                                  any(wei, dt), bias_md, any(dst, dt), strides, dilates, pad, pad),
+        attr, engine());
     switch (pass) {
       case Pass::forward:
-        return std::make_shared<DnnlConv>(
-            DnnlConv{fwd.src_desc(), fwd.weights_desc(), fwd.dst_desc(), convolution_forward(fwd)});
+        if (!usable(fwd)) return nullptr;
+        return std::make_shared<DnnlConv>(DnnlConv{fwd.src_desc(), fwd.weights_desc(), fwd.dst_desc(),
+                                                   fwd.scratchpad_desc(), convolution_forward(fwd)});
       case Pass::backward_data: {
         const convolution_backward_data::primitive_desc pd(
-            convolution_backward_data::desc(algorithm::convolution_direct, any(src), any(wei), any(dst), strides,
-                                            dilates, pad, pad),
-            engine(), fwd);
-        return std::make_shared<DnnlConv>(
-            DnnlConv{pd.diff_src_desc(), pd.weights_desc(), pd.diff_dst_desc(), convolution_backward_data(pd)});
+            convolution_backward_data::desc(algorithm::convolution_direct, any(src, dt), any(wei, dt), any(dst, dt),
+                                            strides, dilates, pad, pad),
+            attr, engine(), fwd);
+        if (!usable(pd)) return nullptr;
+        return std::make_shared<DnnlConv>(DnnlConv{pd.diff_src_desc(), pd.weights_desc(), pd.diff_dst_desc(),
+                                                   pd.scratchpad_desc(), convolution_backward_data(pd)});
       }
       case Pass::backward_weight: {
         const convolution_backward_weights::primitive_desc pd(
-            convolution_backward_weights::desc(algorithm::convolution_direct, any(src), any(wei), any(dst), strides,
-                                               dilates, pad, pad),
-            engine(), fwd);
-        return std::make_shared<DnnlConv>(
-            DnnlConv{pd.src_desc(), pd.diff_weights_desc(), pd.diff_dst_desc(), convolution_backward_weights(pd)});
+            convolution_backward_weights::desc(algorithm::convolution_direct, any(src, dt), any(wei, dt), bias_md,
+                                               any(dst, dt), strides, dilates, pad, pad),
+            attr, engine(), fwd);
+        if (!usable(pd)) return nullptr;
+        return std::make_shared<DnnlConv>(DnnlConv{pd.src_desc(), pd.diff_weights_desc(), pd.diff_dst_desc(),
+                                                   pd.scratchpad_desc(), convolution_backward_weights(pd)});
       }
     }
   } catch (const dnnl::error&) {
@@ -232,62 +251,133 @@ std::shared_ptr<const V> cached(const std::array<int64_t, N>& key, const Make& m
   return made;
 }
 
-std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias) {
+std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt) {
   // oneDNN sizes a primitive's work split for the thread count at creation.
-  const std::array<int64_t, 19> key{get_num_threads(), int64_t(pass), int64_t(bias), g.batch,      g.in_channels,
-                                    g.in_h,            g.in_w,        g.out_channels, g.kernel_h,   g.kernel_w,
-                                    g.out_h,           g.out_w,       g.stride_h,     g.stride_w,   g.pad_h,
-                                    g.pad_w,           g.dilation_h,  g.dilation_w,   g.groups};
-  return cached<DnnlConv>(key, [&] { return make_primitive(pass, g, bias); });
+  const std::array<int64_t, 20> key{int64_t(dt),  get_num_threads(), int64_t(pass),  int64_t(bias), g.batch,
+                                    g.in_channels, g.in_h,           g.in_w,         g.out_channels, g.kernel_h,
+                                    g.kernel_w,    g.out_h,          g.out_w,        g.stride_h,     g.stride_w,
+                                    g.pad_h,       g.pad_w,          g.dilation_h,   g.dilation_w,   g.groups};
+  return cached<DnnlConv>(key, [&] { return make_primitive(pass, g, bias, dt); });
 }
 
-// Runs a pass on plain-layout buffers (nchw, oihw/goihw), reordering to and
-// from the layouts the primitive chose.
-void dnnl_execute(const DnnlConv& conv, Pass pass, const ConvGeometry& g, float* src, float* weight, float* dst,
-                  const float* bias) {
+// A oneDNN buffer of the given layout in memory from Ember's caching allocator;
+// `owners` keeps that memory alive until the stream is done with it.
+memory pooled_memory(const memory::desc& desc, std::vector<Tensor>& owners) {
+  owners.push_back(Tensor::empty({int64_t((desc.get_size() + 3) / 4)}, DType::f32));
+  return memory(desc, engine(), owners.back().raw_data());
+}
+
+// Note [Reordered copies]
+// A training step reorders the same data twice: the forward's input is the
+// backward-weight pass's input again, and grad_output feeds both backward
+// passes; inference reorders unchanged weights on every call. So the forward
+// and backward-data passes keep their reordered inputs here, and every pass
+// looks here first. An entry matches the same storage (held weakly: a buffer
+// freed and reallocated at the same address never matches), offset, version
+// (an in-place change invalidates it; writes must bump the version, as
+// autograd's saved tensors already require) and layout. A few entries
+// suffice; entries whose storage has died are dropped at the next look-up.
+class ReorderedCopies {
+ public:
+  // The copy, or an undefined tensor.
+  Tensor find(const Tensor& source, const memory::desc& layout) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(entries_, [](const Entry& e) { return e.storage.expired(); });
+    for (const Entry& e : entries_)
+      if (matches(e, source, layout)) return e.copy;
+    return Tensor();
+  }
+  void insert(const Tensor& source, const memory::desc& layout, const Tensor& copy) {
+    std::lock_guard lock(mutex_);
+    if (entries_.size() >= kEntries) entries_.erase(entries_.begin());
+    entries_.push_back({source.impl().storage, source.storage_offset(), source.version(), layout, copy});
+  }
+
+ private:
+  struct Entry {
+    std::weak_ptr<Storage> storage;
+    int64_t offset;
+    uint32_t version;
+    memory::desc layout;
+    Tensor copy;
+  };
+  static bool matches(const Entry& e, const Tensor& source, const memory::desc& layout) {
+    return e.storage.lock() == source.impl().storage && e.offset == source.storage_offset() &&
+           e.version == source.version() && e.layout == layout;
+  }
+  static constexpr size_t kEntries = 4;
+  std::mutex mutex_;
+  std::vector<Entry> entries_;  // oldest first
+};
+
+ReorderedCopies& reordered_copies() {
+  static ReorderedCopies cache;
+  return cache;
+}
+
+// Runs a pass on plain-layout buffers (nchw, oihw/goihw) of type dt,
+// reordering to and from the layouts the primitive chose. `bias` is the
+// forward pass's input, or the backward_weight pass's gradient output (when
+// its primitive was made with one). a and b are the pass's inputs as tensors
+// (see run_pass), for Note [Reordered copies].
+void dnnl_execute(const DnnlConv& conv, Pass pass, const ConvGeometry& g, memory::data_type dt, void* src,
+                  void* weight, void* dst, void* bias, const Tensor& a, const Tensor& b) {
   dnnl::stream stream(engine());
-  const memory user_src(plain(src_dims(g), memory::format_tag::nchw), engine(), src);
-  const memory user_weight(plain(weight_dims(g), weight_tag(g)), engine(), weight);
-  const memory user_dst(plain(dst_dims(g), memory::format_tag::nchw), engine(), dst);
-  auto bring_in = [&](const memory& user, const memory::desc& want) {
+  std::vector<Tensor> owners;
+  const memory user_src(plain(src_dims(g), memory::format_tag::nchw, dt), engine(), src);
+  const memory user_weight(plain(weight_dims(g), weight_tag(g), dt), engine(), weight);
+  const memory user_dst(plain(dst_dims(g), memory::format_tag::nchw, dt), engine(), dst);
+  // The backward-weight pass is its inputs' last use: it reads copies, keeps none.
+  const bool keep = pass != Pass::backward_weight;
+  auto bring_in = [&](const memory& user, const memory::desc& want, const Tensor& source) {
     if (user.get_desc() == want) return user;
-    memory m(want, engine());
+    if (Tensor copy = reordered_copies().find(source, want); copy.defined()) {
+      owners.push_back(copy);
+      return memory(want, engine(), copy.raw_data());
+    }
+    memory m = pooled_memory(want, owners);
     dnnl::reorder(user, m).execute(stream, const_cast<memory&>(user), m);
+    if (keep) reordered_copies().insert(source, want, owners.back());
     return m;
   };
   auto place_out = [&](const memory& user, const memory::desc& want) {
-    return user.get_desc() == want ? user : memory(want, engine());
+    return user.get_desc() == want ? user : pooled_memory(want, owners);
   };
   auto take_out = [&](const memory& computed, const memory& user) {
     if (computed.get() != user.get())
       dnnl::reorder(computed, user).execute(stream, const_cast<memory&>(computed), const_cast<memory&>(user));
   };
+  std::unordered_map<int, memory> args;
+  if (conv.scratchpad.get_size() > 0) args.emplace(DNNL_ARG_SCRATCHPAD, pooled_memory(conv.scratchpad, owners));
+  const memory user_bias =
+      bias ? memory(plain({g.out_channels}, memory::format_tag::x, dt), engine(), bias) : memory();
   switch (pass) {
     case Pass::forward: {
       const memory out = place_out(user_dst, conv.dst);
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, bring_in(user_src, conv.src)},
-                                           {DNNL_ARG_WEIGHTS, bring_in(user_weight, conv.weight)},
-                                           {DNNL_ARG_DST, out}};
-      if (bias)
-        args.emplace(DNNL_ARG_BIAS,
-                     memory(plain({g.out_channels}, memory::format_tag::x), engine(), const_cast<float*>(bias)));
+      args.insert({{DNNL_ARG_SRC, bring_in(user_src, conv.src, a)},
+                   {DNNL_ARG_WEIGHTS, bring_in(user_weight, conv.weight, b)},
+                   {DNNL_ARG_DST, out}});
+      if (bias) args.emplace(DNNL_ARG_BIAS, user_bias);
       conv.primitive.execute(stream, args);
       take_out(out, user_dst);
       break;
     }
     case Pass::backward_data: {
       const memory out = place_out(user_src, conv.src);
-      conv.primitive.execute(stream, {{DNNL_ARG_DIFF_DST, bring_in(user_dst, conv.dst)},
-                                      {DNNL_ARG_WEIGHTS, bring_in(user_weight, conv.weight)},
-                                      {DNNL_ARG_DIFF_SRC, out}});
+      args.insert({{DNNL_ARG_DIFF_DST, bring_in(user_dst, conv.dst, a)},
+                   {DNNL_ARG_WEIGHTS, bring_in(user_weight, conv.weight, b)},
+                   {DNNL_ARG_DIFF_SRC, out}});
+      conv.primitive.execute(stream, args);
       take_out(out, user_src);
       break;
     }
     case Pass::backward_weight: {
       const memory out = place_out(user_weight, conv.weight);
-      conv.primitive.execute(stream, {{DNNL_ARG_SRC, bring_in(user_src, conv.src)},
-                                      {DNNL_ARG_DIFF_DST, bring_in(user_dst, conv.dst)},
-                                      {DNNL_ARG_DIFF_WEIGHTS, out}});
+      args.insert({{DNNL_ARG_SRC, bring_in(user_src, conv.src, a)},
+                   {DNNL_ARG_DIFF_DST, bring_in(user_dst, conv.dst, b)},
+                   {DNNL_ARG_DIFF_WEIGHTS, out}});
+      if (bias) args.emplace(DNNL_ARG_DIFF_BIAS, user_bias);
+      conv.primitive.execute(stream, args);
       take_out(out, user_weight);
       break;
     }
@@ -307,15 +397,43 @@ void add_bias(T* dst, const T* bias, int64_t batch, int64_t channels, int64_t pl
   });
 }
 
+// grad_bias[o] = sum of grad_dst[:, o, :, :], accumulated in double.
+template <class T>
+void ref_backward_bias(const ConvGeometry& g, const T* gy, T* grad_bias) {
+  const int64_t plane = g.out_h * g.out_w;
+  parallel_for(0, g.out_channels, grain_for(g.batch * plane), [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      double acc = 0;
+      for (int64_t n = 0; n < g.batch; ++n)
+        for (const T *v = gy + (n * g.out_channels + o) * plane, *e = v + plane; v < e; ++v) acc += double(*v);
+      grad_bias[o] = T(acc);
+    }
+  });
+}
+
 // Runs a pass whose inputs are (a, b) and whose output is `out`:
 //   forward (src, weight) -> dst, backward_data (grad_dst, weight) -> grad_src,
-//   backward_weight (src, grad_dst) -> grad_weight.
-// float64 runs the direct loops; everything else computes in float32. A bias
-// is added to the output of forward and backward_data.
-void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& out) {
-  const DType dt = out.dtype() == DType::f64 ? DType::f64 : DType::f32;
+//   backward_weight (src, grad_dst) -> grad_weight, and grad_bias when given
+//   (oneDNN sums it in the same pass over grad_dst).
+// float64 runs the direct loops; bfloat16 runs on oneDNN in bf16 where it
+// can; everything else computes in float32. A bias is added to the output of
+// forward and backward_data.
+void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& out,
+              Tensor* grad_bias = nullptr) {
+  const bool primitive_bias = (pass == Pass::forward && bias.defined()) || grad_bias != nullptr;
+  // bfloat16 stays bf16 where oneDNN has a native kernel (bf16 products,
+  // float32 accumulation, one rounding; what autocast relies on), except for
+  // conv_transpose2d's bias, which add_bias adds in float32.
+  std::shared_ptr<const DnnlConv> bf16_conv;
+  if (out.dtype() == DType::bf16 && !(pass == Pass::backward_data && bias.defined()) && dnnl_takes(g))
+    bf16_conv = cached_primitive(pass, g, primitive_bias, memory::data_type::bf16);
+  const DType dt = out.dtype() == DType::f64 ? DType::f64 : bf16_conv ? DType::bf16 : DType::f32;
   const Tensor da = dense(a, dt), db = dense(b, dt), dbias = dense(bias, dt);
   Tensor result = out.dtype() == dt && out.is_contiguous() ? out : Tensor::empty(out.sizes(), dt);
+  Tensor bias_result;
+  if (grad_bias)
+    bias_result =
+        grad_bias->dtype() == dt && grad_bias->is_contiguous() ? *grad_bias : Tensor::empty({g.out_channels}, dt);
   auto direct = [&]<class T>() {
     const T* pa = da.data_ptr<T>();
     const T* pb = db.data_ptr<T>();
@@ -329,26 +447,29 @@ void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b
         break;
       case Pass::backward_weight:
         ref_backward_weight<T>(g, pa, pb, po);
+        if (grad_bias) ref_backward_bias<T>(g, pb, bias_result.data_ptr<T>());
         break;
     }
   };
   if (dt == DType::f64) {
     direct.operator()<double>();
-  } else if (auto conv =
-                 dnnl_takes(g) ? cached_primitive(pass, g, pass == Pass::forward && dbias.defined()) : nullptr) {
-    float* pa = da.data_ptr<float>();
-    float* pb = db.data_ptr<float>();
-    float* po = result.data_ptr<float>();
-    const float* pbias = dbias.defined() ? dbias.data_ptr<float>() : nullptr;
+  } else if (auto conv = bf16_conv         ? bf16_conv
+                          : dnnl_takes(g) ? cached_primitive(pass, g, primitive_bias, memory::data_type::f32)
+                                          : nullptr) {
+    const memory::data_type mdt = dt == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+    void* pa = da.raw_data();
+    void* pb = db.raw_data();
+    void* po = result.raw_data();
+    void* pbias = dbias.defined() ? dbias.raw_data() : grad_bias ? bias_result.raw_data() : nullptr;
     switch (pass) {
       case Pass::forward:
-        dnnl_execute(*conv, pass, g, pa, pb, po, pbias);
+        dnnl_execute(*conv, pass, g, mdt, pa, pb, po, pbias, da, db);
         break;
       case Pass::backward_data:
-        dnnl_execute(*conv, pass, g, po, pb, pa, nullptr);
+        dnnl_execute(*conv, pass, g, mdt, po, pb, pa, nullptr, da, db);
         break;
       case Pass::backward_weight:
-        dnnl_execute(*conv, pass, g, pa, po, pb, nullptr);
+        dnnl_execute(*conv, pass, g, mdt, pa, po, pb, pbias, da, db);
         break;
     }
   } else {
@@ -361,6 +482,7 @@ void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b
       add_bias(result.data_ptr<float>(), dbias.data_ptr<float>(), g.batch, g.in_channels, g.in_h * g.in_w);
   }
   if (!result.is_same(out)) copy_into(out, result);
+  if (grad_bias && !bias_result.is_same(*grad_bias)) copy_into(*grad_bias, bias_result);
 }
 
 // ---- average pooling (oneDNN, float32) ----
@@ -451,8 +573,9 @@ void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const T
                           Tensor& grad_src) {
   run_pass(Pass::backward_data, g, grad_dst, weight, bias, grad_src);
 }
-void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight) {
-  run_pass(Pass::backward_weight, g, src, grad_dst, Tensor(), grad_weight);
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight,
+                            Tensor* grad_bias) {
+  run_pass(Pass::backward_weight, g, src, grad_dst, Tensor(), grad_weight, grad_bias);
 }
 
 }  // namespace ember::detail

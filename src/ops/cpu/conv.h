@@ -1,5 +1,6 @@
 #pragma once
-// 2-d convolution kernels: oneDNN for float32 (bf16/f16 computed in float32),
+// 2-d convolution kernels: oneDNN for float32 and bfloat16 (bf16 products,
+// float32 accumulation; f16, and bf16 on CPUs without AVX-512, computed in float32),
 // direct loops for float64 and for shapes oneDNN does not take. Every pass is
 // described by the geometry of one forward convolution
 //   dst[n, o, oh, ow] = sum_{c, i, j} src[n, g*C/G + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] * w[o, c, i, j]
@@ -21,8 +22,10 @@ void conv2d_forward(const ConvGeometry& g, const Tensor& src, const Tensor& weig
 // channel: conv_transpose2d's forward.
 void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const Tensor& weight, const Tensor& bias,
                           Tensor& grad_src);
-// grad_weight = d <grad_dst, conv(src, w)> / dw.
-void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight);
+// grad_weight = d <grad_dst, conv(src, w)> / dw; and, when grad_bias is given,
+// the bias gradient grad_bias[o] = sum of grad_dst[:, o] from the same pass.
+void conv2d_backward_weight(const ConvGeometry& g, const Tensor& src, const Tensor& grad_dst, Tensor& grad_weight,
+                            Tensor* grad_bias = nullptr);
 
 // avg_pool2d on float32 [N, C, H, W] -> [N, C, OH, OW] through oneDNN: window
 // [o*s - p, o*s - p + k) clipped to the input, divided by k (count_include_pad)

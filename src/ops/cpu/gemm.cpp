@@ -4,7 +4,14 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "../elementwise.h"
@@ -104,6 +111,106 @@ void sgemm(MatrixRef<const float> a, MatrixRef<const float> b, MatrixRef<float> 
                         " n=", n, " k=", k);
 }
 
+// ---- bfloat16: oneDNN's matmul primitive ----
+// bf16 operands, float32 accumulation (AMX or AVX512-BF16 kernels, whichever
+// the CPU has), one rounding into the bf16 C; alpha is an output scale and beta a
+// sum post-op, so C's old value is added in float32 too. The primitive is
+// made once per shape, layout, alpha and beta (making one costs far more than
+// a small product) and cached.
+
+dnnl::engine& dnnl_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// oneDNN's strides for a BLAS layout of a rows x cols matrix.
+dnnl::memory::desc bf16_matrix(int64_t rows, int64_t cols, BlasLayout layout) {
+  const dnnl::memory::dims strides = layout.trans == 'N' ? dnnl::memory::dims{layout.ld, 1}
+                                                         : dnnl::memory::dims{1, layout.ld};
+  return dnnl::memory::desc({rows, cols}, dnnl::memory::data_type::bf16, strides);
+}
+
+// nullptr when oneDNN offers only its reference implementation (a CPU
+// without AVX-512): there float32 via sgemm is far faster.
+std::shared_ptr<const dnnl::matmul> make_bf16_matmul(int64_t m, int64_t n, int64_t k, BlasLayout la, BlasLayout lb,
+                                                     int64_t ldc, float alpha, float beta) {
+  dnnl::primitive_attr attr;
+  if (alpha != 1) attr.set_output_scales(0, {alpha});
+  if (beta != 0) {
+    dnnl::post_ops sum;
+    sum.append_sum(beta);
+    attr.set_post_ops(sum);
+  }
+  try {
+    const dnnl::matmul::primitive_desc pd(
+        dnnl::matmul::desc(bf16_matrix(m, k, la), bf16_matrix(k, n, lb), bf16_matrix(m, n, {'N', ldc})), attr,
+        dnnl_engine());
+    if (std::string_view(pd.impl_info_str()).starts_with("ref")) return nullptr;
+    return std::make_shared<const dnnl::matmul>(pd);
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
+std::shared_ptr<const dnnl::matmul> cached_bf16_matmul(int64_t m, int64_t n, int64_t k, BlasLayout la, BlasLayout lb,
+                                                       int64_t ldc, float alpha, float beta) {
+  // oneDNN sizes a primitive's work split for the thread count at creation.
+  using Key = std::array<int64_t, 11>;
+  const Key key{get_num_threads(), m, n, k, la.trans, la.ld, lb.trans, lb.ld, ldc,
+                std::bit_cast<int32_t>(alpha), std::bit_cast<int32_t>(beta)};
+  static std::mutex mutex;
+  static std::map<Key, std::shared_ptr<const dnnl::matmul>> cache;
+  constexpr size_t kMaxEntries = 512;  // bounds memory under ever-changing shapes
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  auto made = make_bf16_matmul(m, n, k, la, lb, ldc, alpha, beta);  // slow: outside the lock
+  std::lock_guard lock(mutex);
+  if (cache.size() >= kMaxEntries) cache.clear();
+  return cache.emplace(key, std::move(made)).first->second;
+}
+
+// Whether this CPU runs bf16 products natively (probed once on a small shape).
+bool native_bf16_gemm() {
+  static const bool native = make_bf16_matmul(16, 16, 16, {'N', 16}, {'N', 16}, 16, 1, 0) != nullptr;
+  return native;
+}
+
+void gemm_bf16(MatrixRef<const BFloat16> a, MatrixRef<const BFloat16> b, MatrixRef<BFloat16> c, float alpha,
+               float beta) {
+  const int64_t m = c.rows, n = c.cols, k = a.cols;
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // the product of nothing is zero: C = beta * C
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        BFloat16& v = c.data[i * c.row_stride + j];
+        v = beta == 0 ? BFloat16(0.f) : BFloat16(beta * float(v));
+      }
+    return;
+  }
+  std::vector<BFloat16> pa, pb;
+  std::optional<BlasLayout> la = blas_layout(m, k, a.row_stride, a.col_stride);
+  if (!la) {
+    a = pack(a, pa);
+    la = BlasLayout{'N', k};
+  }
+  std::optional<BlasLayout> lb = blas_layout(k, n, b.row_stride, b.col_stride);
+  if (!lb) {
+    b = pack(b, pb);
+    lb = BlasLayout{'N', n};
+  }
+  const int64_t ldc = m <= 1 ? n : c.row_stride;
+  const auto matmul = cached_bf16_matmul(m, n, k, *la, *lb, ldc, alpha, beta);
+  EMBER_INTERNAL_ASSERT(matmul != nullptr, "oneDNN declined a bf16 matmul m=", m, " n=", n, " k=", k);
+  const dnnl::memory ma(bf16_matrix(m, k, *la), dnnl_engine(), const_cast<BFloat16*>(a.data));
+  const dnnl::memory mb(bf16_matrix(k, n, *lb), dnnl_engine(), const_cast<BFloat16*>(b.data));
+  const dnnl::memory mc(bf16_matrix(m, n, {'N', ldc}), dnnl_engine(), c.data);
+  dnnl::stream stream(dnnl_engine());
+  matmul->execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  stream.wait();
+}
+
 }  // namespace
 
 template <class T>
@@ -125,7 +232,7 @@ template void gemm<int64_t>(MatrixRef<const int64_t>, MatrixRef<const int64_t>, 
 
 void matmul_into(const Tensor& a, const Tensor& b, Tensor& c, Scalar alpha, Scalar beta) {
   const DType dt = c.dtype();
-  if (dt == DType::bf16 || dt == DType::f16) {
+  if ((dt == DType::bf16 && !native_bf16_gemm()) || dt == DType::f16) {
     Tensor c32 = beta.to_double() == 0 ? Tensor::empty(c.sizes(), DType::f32) : detail::cast(c, DType::f32);
     matmul_into(detail::cast(a, DType::f32), detail::cast(b, DType::f32), c32, alpha, beta);
     detail::copy_into(c, c32);
@@ -167,8 +274,18 @@ void matmul_into(const Tensor& a, const Tensor& b, Tensor& c, Scalar alpha, Scal
   }
 
   visit_dtype(dt, [&]<class T>() {
-    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, BFloat16> || std::is_same_v<T, Half>) {
+    if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, Half>) {
       EMBER_INTERNAL_ASSERT(false, "matmul_into: dtype ", dt, " reached the GEMM");
+    } else if constexpr (std::is_same_v<T, BFloat16>) {
+      // One product at a time, each on every thread: in oneDNN's default
+      // scratchpad mode, concurrent runs of one primitive would share scratch memory.
+      const T* pa = static_cast<const T*>(a.raw_data());
+      const T* pb = static_cast<const T*>(b.raw_data());
+      T* pc = static_cast<T*>(c.raw_data());
+      for (int64_t i = 0; i < nbatch; ++i)
+        gemm_bf16({pa + off_a[size_t(i)], m, k, sa[size_t(nd - 2)], sa[size_t(nd - 1)]},
+                  {pb + off_b[size_t(i)], k, n, sb[size_t(nd - 2)], sb[size_t(nd - 1)]},
+                  {pc + i * m * n, m, n, n, 1}, float(alpha.to_double()), float(beta.to_double()));
     } else {
       const T* pa = static_cast<const T*>(a.raw_data());
       const T* pb = static_cast<const T*>(b.raw_data());
