@@ -10,6 +10,7 @@
 #include "ember/core/cpu.h"
 #include "ember/ember.h"
 #include "reference.h"
+#include "support/capabilities.h"
 #include "support/expect_error.h"
 
 using namespace ember;
@@ -162,18 +163,7 @@ TEST(NnErrors, BackwardOpsCheckTheirArguments) {
 
 // ---- fused kernels: the f32 row kernels (src/ops/cpu/simd/nn.cpp) against the float64 path ----
 
-// Runs `check` once per CPU capability this machine has, restoring the current one.
-template <class F>
-void for_each_capability(const F& check) {
-  const CpuCapability saved = cpu_capability();
-  for (CpuCapability cap : {CpuCapability::avx2, CpuCapability::avx512}) {
-    if (cap == CpuCapability::avx512 && max_cpu_capability() != CpuCapability::avx512) continue;
-    set_cpu_capability(cap);
-    SCOPED_TRACE(std::string(to_string(cap)));
-    check();
-  }
-  set_cpu_capability(saved);
-}
+using ember::testing::for_each_capability;
 
 // f32 results within a few float ulps of the float64 computation at the same
 // (f32) point. Ember's float64 path does not use the f32 kernels.

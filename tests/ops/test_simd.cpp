@@ -17,6 +17,7 @@
 #include "ember/core/cpu.h"
 #include "ember/ember.h"
 #include "ops/cpu/simd/math.h"
+#include "support/capabilities.h"
 #include "support/expect_error.h"
 
 namespace ember {
@@ -32,18 +33,7 @@ int64_t ulp_distance(float a, float b) {
   return std::abs(key(a) - key(b));
 }
 
-// Runs `check` once per capability this CPU has, restoring the current one.
-template <class F>
-void for_each_capability(const F& check) {
-  const CpuCapability saved = cpu_capability();
-  for (CpuCapability cap : {CpuCapability::avx2, CpuCapability::avx512}) {
-    if (cap == CpuCapability::avx512 && max_cpu_capability() != CpuCapability::avx512) continue;
-    set_cpu_capability(cap);
-    SCOPED_TRACE(std::string(to_string(cap)));
-    check();
-  }
-  set_cpu_capability(saved);
-}
+using ember::testing::for_each_capability;
 
 TEST(Simd, CapabilityCanBeSwitchedAndRefusesWhatTheCpuLacks) {
   const CpuCapability saved = cpu_capability();

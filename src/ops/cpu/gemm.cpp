@@ -46,6 +46,15 @@ MatrixRef<const T> pack(MatrixRef<const T> m, std::vector<T>& buffer) {
   return {buffer.data(), m.rows, m.cols, m.cols, 1};
 }
 
+// The BLAS layout of m, packing it into `buffer` first when BLAS cannot
+// address its strides.
+template <class T>
+BlasLayout blas_operand(MatrixRef<const T>& m, std::vector<T>& buffer) {
+  if (std::optional<BlasLayout> layout = blas_layout(m.rows, m.cols, m.row_stride, m.col_stride)) return *layout;
+  m = pack(m, buffer);
+  return BlasLayout{'N', m.cols};
+}
+
 // C = beta * C (beta == 0 writes zeros, so NaN in uninitialized memory never leaks).
 template <class T>
 void scale_rows(MatrixRef<T> c, T beta, int64_t i0, int64_t i1) {
@@ -94,19 +103,10 @@ void sgemm(MatrixRef<const float> a, MatrixRef<const float> b, MatrixRef<float> 
     return;
   }
   std::vector<float> pa, pb;
-  std::optional<BlasLayout> la = blas_layout(m, k, a.row_stride, a.col_stride);
-  if (!la) {
-    a = pack(a, pa);
-    la = BlasLayout{'N', k};
-  }
-  std::optional<BlasLayout> lb = blas_layout(k, n, b.row_stride, b.col_stride);
-  if (!lb) {
-    b = pack(b, pb);
-    lb = BlasLayout{'N', n};
-  }
+  const BlasLayout la = blas_operand(a, pa), lb = blas_operand(b, pb);
   const int64_t ldc = m <= 1 ? n : c.row_stride;
   const dnnl_status_t status =
-      dnnl_sgemm(la->trans, lb->trans, m, n, k, alpha, a.data, la->ld, b.data, lb->ld, beta, c.data, ldc);
+      dnnl_sgemm(la.trans, lb.trans, m, n, k, alpha, a.data, la.ld, b.data, lb.ld, beta, c.data, ldc);
   EMBER_INTERNAL_ASSERT(status == dnnl_success, "dnnl_sgemm failed with status ", int(status), " for m=", m,
                         " n=", n, " k=", k);
 }
@@ -190,21 +190,12 @@ void gemm_bf16(MatrixRef<const BFloat16> a, MatrixRef<const BFloat16> b, MatrixR
     return;
   }
   std::vector<BFloat16> pa, pb;
-  std::optional<BlasLayout> la = blas_layout(m, k, a.row_stride, a.col_stride);
-  if (!la) {
-    a = pack(a, pa);
-    la = BlasLayout{'N', k};
-  }
-  std::optional<BlasLayout> lb = blas_layout(k, n, b.row_stride, b.col_stride);
-  if (!lb) {
-    b = pack(b, pb);
-    lb = BlasLayout{'N', n};
-  }
+  const BlasLayout la = blas_operand(a, pa), lb = blas_operand(b, pb);
   const int64_t ldc = m <= 1 ? n : c.row_stride;
-  const auto matmul = cached_bf16_matmul(m, n, k, *la, *lb, ldc, alpha, beta);
+  const auto matmul = cached_bf16_matmul(m, n, k, la, lb, ldc, alpha, beta);
   EMBER_INTERNAL_ASSERT(matmul != nullptr, "oneDNN declined a bf16 matmul m=", m, " n=", n, " k=", k);
-  const dnnl::memory ma(bf16_matrix(m, k, *la), dnnl_engine(), const_cast<BFloat16*>(a.data));
-  const dnnl::memory mb(bf16_matrix(k, n, *lb), dnnl_engine(), const_cast<BFloat16*>(b.data));
+  const dnnl::memory ma(bf16_matrix(m, k, la), dnnl_engine(), const_cast<BFloat16*>(a.data));
+  const dnnl::memory mb(bf16_matrix(k, n, lb), dnnl_engine(), const_cast<BFloat16*>(b.data));
   const dnnl::memory mc(bf16_matrix(m, n, {'N', ldc}), dnnl_engine(), c.data);
   dnnl::stream stream(dnnl_engine());
   matmul->execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
