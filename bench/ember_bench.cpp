@@ -2,10 +2,13 @@
 // docs/BENCHMARKS.md). Runs one named workload and prints one JSON line:
 //   {"workload": ..., "threads": T, "times": [seconds per iteration, one per rep],
 //    "flops": FLOPs per iteration, "items": items (images/ops) per iteration,
-//    "bytes": bytes read + written per iteration (memory-bound workloads)}
+//    "bytes": bytes read + written per iteration (memory-bound workloads),
+//    with --mem "step_peak_bytes": one iteration's allocator peak above what
+//    was allocated before it}
 //
 //   ember_bench gemm1024 --threads 2 --warmup 2 --reps 5 --inner 3
 //   ember_bench --serve      # one request per stdin line: "gemm1024 --threads 2 ..."
+//   ember_bench graph_cnn_step_compiled --threads 2 --warmup 3 --reps 5 --mem
 //   ember_bench --list
 #include <ember/ember.h>
 
@@ -41,6 +44,7 @@ struct Workload {
 struct Request {
   std::string name;
   int threads = 1, warmup = 1, reps = 5, inner = 1;
+  bool mem = false;  // also measure one iteration's allocator peak (see run())
 };
 
 float g_sink = 0;
@@ -211,6 +215,72 @@ Workload make_epoch(bool cnn) {
           0, 60000};
 }
 
+// ---- Graph mode (issue 5): eager against compiled, same model and inputs ----
+
+// The built-in recipes' layers (tools/ember/recipe.cpp): fashion-mlp starts
+// with a Flatten, fashion-cnn has Dropout(0.25) before its last Linear.
+std::shared_ptr<nn::Sequential> make_recipe_model(bool cnn) {
+  if (!cnn)
+    return std::make_shared<nn::Sequential>(nn::Flatten(), nn::Linear(784, 512), nn::ReLU(), nn::Linear(512, 512),
+                                            nn::ReLU(), nn::Linear(512, 10));
+  return std::make_shared<nn::Sequential>(
+      nn::Conv2d(1, 32, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(32, 64, 3, {.padding = 1}),
+      nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(3136, 128), nn::ReLU(), nn::Dropout(0.25),
+      nn::Linear(128, 10));
+}
+
+// Forward pass in eval mode: eagerly under no_grad, or an optimized trace
+// (specialized to this batch size, as torch.compile and tf.function are by
+// default) run by the graph executor.
+Workload make_graph_infer(bool cnn, int64_t batch, bool compiled) {
+  auto net = make_recipe_model(cnn);
+  net->eval();
+  Tensor x = cnn ? ember::randn({batch, 1, 28, 28}) : ember::randn({batch, 784});
+  if (!compiled)
+    return {[net, x] {
+              ember::autograd::NoGradGuard guard;
+              Tensor y = (*net)(x);
+            },
+            0, 1};
+  ember::autograd::NoGradGuard guard;
+  auto exe = std::make_shared<ember::graph::Executor>(ember::jit::optimize(ember::jit::trace(*net, {x})));
+  // Never time a graph that computes something else (f32 rounding aside).
+  const Tensor eager = (*net)(x);
+  if ((exe->run({x})[0] - eager).abs().max().item<float>() > 1e-4f * (1 + eager.abs().max().item<float>()))
+    throw std::runtime_error("the compiled model's output differs from eager");
+  return {[exe, x] { Tensor y = exe->run({x})[0]; }, 0, 1};
+}
+
+// A training step (forward, cross-entropy, backward, optimizer step) with the
+// recipe's optimizer and batch size: fashion-mlp SGD lr 0.05 momentum 0.9,
+// batch 128; fashion-cnn Adam lr 1e-3, batch 64, label smoothing 0.1 (the
+// recipes' LR schedules are left out: a constant lr). Compiled: ember::compile
+// of the whole step, compiled here, before any timing.
+Workload make_graph_step(bool cnn, bool compiled) {
+  auto net = make_recipe_model(cnn);
+  std::shared_ptr<ember::optim::Optimizer> opt;
+  if (cnn) opt = std::make_shared<ember::optim::Adam>(net->parameters(), ember::optim::AdamOptions{.lr = 1e-3});
+  else
+    opt = std::make_shared<ember::optim::SGD>(net->parameters(), ember::optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
+  const int64_t batch = cnn ? 64 : 128;
+  Tensor x = cnn ? ember::randn({batch, 1, 28, 28}) : ember::randn({batch, 784});
+  Tensor y = ember::randint(0, 10, {batch});
+  auto step = [net, opt, cnn](const ember::TensorList& in) {
+    opt->zero_grad();
+    Tensor loss = ember::cross_entropy((*net)(in[0]), in[1], {.label_smoothing = cnn ? 0.1 : 0.0});
+    loss.backward();
+    opt->step();
+    return ember::TensorList{loss};
+  };
+  if (!compiled) return {[step, x, y] { step({x, y}); }, 0, double(batch)};
+  auto fn = std::make_shared<ember::CompiledFunction>(
+      ember::compile(step, {.named_state = ember::jit::named_state(*net)}));
+  // Call 1 runs eagerly, call 2 traces (Note [Compile cache]); never time those.
+  for (int i = 0; i < 2 && !fn->graph_for({x, y}); ++i) (*fn)({x, y});
+  if (!fn->graph_for({x, y})) throw std::runtime_error("ember::compile did not compile the training step");
+  return {[fn, x, y] { (*fn)({x, y}); }, 0, double(batch)};
+}
+
 // Memory high-water mark and current resident size of this process, MB
 // (/proc/self/status VmHWM and VmRSS).
 std::pair<double, double> rss_mb() {
@@ -230,6 +300,9 @@ const std::vector<std::string> kNames = {"fma",           "gemm256",          "g
                                          "mlp_infer64",   "cnn_infer1",       "cnn_infer64",     "cnn_epoch",
                                          "mlp_epoch",     "sdpa_512",         "sdpa_2048",       "sdpa_2048_causal",
                                          "sdpa_512_fwdbwd", "sdpa_2048_fwdbwd", "sdpa_2048_causal_fwdbwd"};
+// Graph mode: each name with _eager or _compiled appended.
+const std::vector<std::string> kGraphNames = {"graph_mlp_infer1", "graph_mlp_infer64", "graph_cnn_infer1",
+                                              "graph_cnn_infer64", "graph_mlp_step",    "graph_cnn_step"};
 const std::vector<std::string> kElementwiseOps = {"add", "muladd", "gelu", "sum", "softmax", "layernorm"};
 const std::vector<std::pair<std::string, int64_t>> kSizes = {{"1k", 1024}, {"64k", 65536}, {"16m", 16 << 20}};
 
@@ -267,6 +340,13 @@ Workload make(const Request& r) {
   for (const auto& op : kElementwiseOps)
     for (const auto& [tag, size] : kSizes)
       if (n == op + "_" + tag) return make_elementwise(op, size);
+  for (const auto& g : kGraphNames)
+    for (const bool compiled : {false, true})
+      if (n == g + (compiled ? "_compiled" : "_eager")) {
+        const bool cnn = g.find("cnn") != std::string::npos;
+        if (g.ends_with("_step")) return make_graph_step(cnn, compiled);
+        return make_graph_infer(cnn, g.ends_with("infer1") ? 1 : 64, compiled);
+      }
   throw std::invalid_argument("unknown workload '" + n + "' (try --list)");
 }
 
@@ -282,6 +362,7 @@ Request parse(const std::vector<std::string>& args) {
     else if (a == "--warmup") r.warmup = value();
     else if (a == "--reps") r.reps = value();
     else if (a == "--inner") r.inner = value();
+    else if (a == "--mem") r.mem = true;
     else if (a.rfind("--", 0) == 0) throw std::invalid_argument("unknown option " + a);
     else r.name = a;
   }
@@ -312,6 +393,16 @@ std::string run(const Request& r) {
   // Peak RSS is the process's whole life: meaningful for a fresh process per
   // request (bench/run.py does that for the epoch workloads).
   o << ", \"rss_before_mb\": " << rss_before << ", \"peak_rss_mb\": " << rss_mb().first;
+  if (r.mem) {
+    // One more, untimed iteration: the caching allocator's high-water mark
+    // during it above what was allocated before it (parameters, gradients,
+    // optimizer state, inputs, an executor's cached buffers: what outlives
+    // an iteration). For a forward pass that is the activation memory.
+    const size_t before = ember::cpu_allocator_stats().allocated_bytes;
+    ember::cpu_allocator_reset_peak();
+    w.step();
+    o << ", \"step_peak_bytes\": " << ember::cpu_allocator_stats().peak_allocated_bytes - before;
+  }
   o << "}";
   return o.str();
 }
@@ -329,6 +420,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "--list") {
     for (const auto& n : kNames) std::printf("%s\n", n.c_str());
+    for (const auto& n : kGraphNames) std::printf("%s_eager\n%s_compiled\n", n.c_str(), n.c_str());
     for (const auto& op : kElementwiseOps)
       for (const auto& [tag, size] : kSizes) std::printf("%s_%s\n", op.c_str(), tag.c_str());
     return 0;

@@ -53,6 +53,23 @@ def sdpa(name):
     return s, causal, backward, fwd * (3.5 if backward else 1.0)
 
 
+GRAPH = ("graph_mlp_infer1", "graph_mlp_infer64", "graph_cnn_infer1", "graph_cnn_infer64", "graph_mlp_step",
+         "graph_cnn_step")
+
+
+def graph_workload(name):
+    """(cnn, batch, training step?, compiled?) for 'graph_cnn_infer64_compiled'
+    etc., else None. Graph mode (issue 5): eager against compiled on the
+    built-in recipes' models (tools/ember/recipe.cpp); a training step has the
+    recipe's batch size (fashion-mlp 128, fashion-cnn 64)."""
+    base, _, mode = name.rpartition("_")
+    if base not in GRAPH or mode not in ("eager", "compiled"):
+        return None
+    cnn, step = "_cnn_" in base, base.endswith("_step")
+    batch = (64 if cnn else 128) if step else (1 if base.endswith("infer1") else 64)
+    return cnn, batch, step, mode == "compiled"
+
+
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 
@@ -172,6 +189,8 @@ class Torch:
                 with torch.inference_mode():
                     net(x)
             return infer, 0, 1
+        if graph_workload(name):
+            return self.graph(*graph_workload(name))
         if sdpa(name):
             s, causal, backward, flops = sdpa(name)
             b, h, e = SDPA_SHAPE
@@ -186,6 +205,51 @@ class Torch:
     def mlp(self):
         nn = self.t.nn
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def recipe_model(self, cnn):
+        """fashion-mlp / fashion-cnn as the recipes build them (a leading
+        Flatten; Dropout(0.25) before the CNN's last Linear)."""
+        nn = self.t.nn
+        if not cnn:
+            return nn.Sequential(nn.Flatten(), *self.mlp())
+        layers = list(self.cnn())
+        layers.insert(-1, nn.Dropout(0.25))
+        return nn.Sequential(*layers)
+
+    def graph(self, cnn, batch, step, compiled):
+        """Eager (eval + no_grad for inference) or torch.compile (inductor,
+        shapes specialized), with the recipe's optimizer for a training step.
+        Compilation happens here, before any timing."""
+        torch = self.t
+        if compiled:
+            torch._dynamo.reset()  # each workload compiles afresh, within dynamo's recompile limit
+        net = self.recipe_model(cnn)
+        x = torch.randn(batch, 1, 28, 28) if cnn else torch.randn(batch, 784)
+        if not step:
+            net.eval()
+            fwd = torch.compile(net, dynamic=False) if compiled else net
+
+            def infer():
+                with torch.no_grad():
+                    return fwd(x)
+            fn, items = infer, 1
+        else:
+            y = torch.randint(0, 10, (batch,))
+            opt = (torch.optim.Adam(net.parameters(), lr=1e-3) if cnn
+                   else torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9))
+            smoothing = 0.1 if cnn else 0.0
+
+            def train_step():
+                opt.zero_grad()
+                loss = torch.nn.functional.cross_entropy(net(x), y, label_smoothing=smoothing)
+                loss.backward()
+                opt.step()
+                return loss
+            fn, items = (torch.compile(train_step, dynamic=False) if compiled else train_step), batch
+        if compiled:
+            for _ in range(2):
+                fn()
+        return fn, 0, items
 
     def cnn(self):
         nn = self.t.nn
@@ -314,6 +378,8 @@ class TF:
             x = tf.random.normal((batch, 28, 28, 1) if cnn else (batch, 784))
             fwd = tf.function(lambda: net(x, training=False))  # what Keras predict() compiles
             return (lambda: fwd().numpy()), 0, 1
+        if graph_workload(name):
+            return self.graph(*graph_workload(name))
         if sdpa(name):
             # TensorFlow has no fused attention op: softmax(Q K^T / sqrt(E) + causal bias) V.
             s, causal, backward, flops = sdpa(name)
@@ -343,13 +409,63 @@ class TF:
         return self.tf.keras.Sequential([self.tf.keras.Input((784,)), L.Dense(512, activation="relu"),
                                          L.Dense(512, activation="relu"), L.Dense(10)])
 
-    def cnn(self):
+    def cnn(self, dropout=0.0):
         tf = self.tf
         L = tf.keras.layers
         return tf.keras.Sequential([tf.keras.Input((28, 28, 1)),
                                     L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPool2D(2),
                                     L.Conv2D(64, 3, padding="same", activation="relu"), L.MaxPool2D(2),
-                                    L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10)])
+                                    L.Flatten(), L.Dense(128, activation="relu")]
+                                   + ([L.Dropout(dropout)] if dropout else []) + [L.Dense(10)])
+
+    def graph(self, cnn, batch, step, compiled):
+        """Eager Keras calls or the same function under tf.function, with the
+        recipe's models (the CNN NHWC, Dropout(0.25)) and optimizer. Tracing
+        happens here, before any timing."""
+        tf = self.tf
+        tf.random.set_seed(0)
+        L = tf.keras.layers
+        net = (self.cnn(dropout=0.25) if cnn else
+               tf.keras.Sequential([tf.keras.Input((784,)), L.Flatten(), L.Dense(512, activation="relu"),
+                                    L.Dense(512, activation="relu"), L.Dense(10)]))
+        x = tf.random.normal((batch, 28, 28, 1) if cnn else (batch, 784))
+        if not step:
+            def infer():
+                return net(x, training=False)
+            fn, items = infer, 1
+        else:
+            y = tf.one_hot(tf.random.uniform((batch,), 0, 10, dtype=tf.int64), 10)
+            opt = tf.keras.optimizers.Adam(1e-3) if cnn else tf.keras.optimizers.SGD(0.05, momentum=0.9)
+            lossf = tf.keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1 if cnn else 0.0)
+
+            def train_step():
+                with tf.GradientTape() as tape:
+                    loss = lossf(y, net(x, training=True))
+                opt.apply_gradients(zip(tape.gradient(loss, net.trainable_variables), net.trainable_variables))
+                return loss
+            fn, items = train_step, batch
+        if compiled:
+            fn = tf.function(fn)
+            fn()
+        return (lambda: fn().numpy()), 0, items
+
+
+# The graph workloads made for the current base workload ('graph_cnn_step'):
+# compiling is slow (inductor runs a C++ compiler), so later rounds' requests
+# reuse them; moving to another base drops them, since that one's
+# torch._dynamo.reset() would make them recompile inside a timed region.
+GRAPH_MADE = {}
+
+
+def make(fw, name):
+    if not graph_workload(name):
+        return fw.make(name)
+    base = name.rpartition("_")[0]
+    if any(not k.startswith(base + "_") for k in GRAPH_MADE):
+        GRAPH_MADE.clear()
+    if name not in GRAPH_MADE:
+        GRAPH_MADE[name] = fw.make(name)
+    return GRAPH_MADE[name]
 
 
 def run(fw, threads, line):
@@ -362,7 +478,7 @@ def run(fw, threads, line):
     a = p.parse_args(line.split())
     if a.threads != threads:
         raise ValueError(f"this process runs {threads} threads, asked for {a.threads}")
-    fn, flops, items, *rest = fw.make(a.workload)
+    fn, flops, items, *rest = make(fw, a.workload)
     nbytes = rest[0] if rest else 0
     rss_before = rss_mb()[1]
     for _ in range(a.warmup):

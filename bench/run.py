@@ -3,6 +3,7 @@
 
     bench/setup.sh                    # once: venv with torch + tensorflow-cpu, Release build
     ~/.cache/ember/torch-venv/bin/python bench/run.py
+    ~/.cache/ember/torch-venv/bin/python bench/run.py --only graph   # graph mode alone (docs/graph_mode.md)
 
 For each thread count and workload it runs `rounds` rounds; in each round every
 framework (Ember first in round 1, then rotated) runs `warmup` untimed and
@@ -10,7 +11,9 @@ framework (Ember first in round 1, then rotated) runs `warmup` untimed and
 all rounds' repetitions. Each framework lives in one long-running process per
 thread count (Ember: build-bench/ember_bench --serve; peers: bench/peer.py
 --serve), so imports and thread-pool start-up are not timed. The table is
-printed and written to docs/BENCHMARKS.md.
+printed and written to docs/BENCHMARKS.md; the graph-mode table (eager against
+compiled, every framework) also replaces the generated part of
+docs/graph_mode.md's benchmark section.
 """
 import argparse
 import datetime
@@ -102,6 +105,31 @@ LABELS = {
 for _op, _label in EW_OPS.items():
     for _tag in EW_SIZES:
         LABELS[f"{_op}_{_tag}"] = f"{_label}, {_tag.upper()} elems"
+# Graph mode (issue 5): every framework eagerly and compiled (Ember: the graph
+# executor on an optimized trace for inference, ember::compile for the
+# training step; PyTorch: torch.compile; TensorFlow: tf.function). A request
+# names "<workload>_eager" or "<workload>_compiled"; compilation happens before
+# the timed repetitions (bench/peer.py, bench/ember_bench.cpp).
+GRAPH_WORKLOADS = {
+    "graph_mlp_infer1": (100, 20, "ms"),
+    "graph_mlp_infer64": (10, 3, "ms"),
+    "graph_cnn_infer1": (20, 5, "ms"),
+    "graph_cnn_infer64": (3, 2, "ms"),
+    "graph_mlp_step": (10, 3, "img"),
+    "graph_cnn_step": (5, 3, "img"),
+}
+LABELS.update({
+    "graph_mlp_infer1": "fashion-mlp inference, batch 1",
+    "graph_mlp_infer64": "fashion-mlp inference, batch 64",
+    "graph_cnn_infer1": "fashion-cnn inference, batch 1",
+    "graph_cnn_infer64": "fashion-cnn inference, batch 64",
+    "graph_mlp_step": "fashion-mlp train step, batch 128, SGD m=0.9",
+    "graph_cnn_step": "fashion-cnn train step, batch 64, Adam",
+})
+GRAPH_COLUMNS = {("ember", "eager"): "Ember eager", ("ember", "compiled"): "Ember compiled",
+                 ("torch", "eager"): "PyTorch eager", ("torch", "compiled"): "torch.compile",
+                 ("tf", "eager"): "TF eager", ("tf", "compiled"): "tf.function"}
+GRAPH_BEGIN, GRAPH_END = "<!-- graph-bench:begin (bench/run.py writes this part) -->", "<!-- graph-bench:end -->"
 UNITS = {"peak": "GFLOP/s", "gflops": "GFLOP/s", "us": "µs/op", "img": "images/s", "bwpeak": "GB/s",
          "gbs": "GB/s", "ms": "ms", "mb": "MB"}
 LOWER_IS_BETTER = ("us", "ms", "mb")
@@ -136,6 +164,16 @@ class Server:
     def close(self):
         self.p.stdin.close()
         self.p.wait()
+
+
+def start_server(f, t, ember_bench):
+    """One framework's long-lived process at t threads."""
+    if f == "ember":
+        return Server("ember", [ember_bench, "--serve"])
+    if f == "libtorch":
+        return Server(f, [os.path.join(os.path.dirname(ember_bench), "libtorch_peer"), "--threads", str(t), "--serve"])
+    return Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
+                      "--framework", f, "--threads", str(t), "--serve"])
 
 
 def metric(kind, t, flops, items, nbytes=0):
@@ -204,6 +242,130 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def run_graph(threads, peers, rounds, reps, quiet_wait, ember_bench):
+    """The graph-mode table: each framework eager and compiled on the same
+    workloads, alternating as in the main table (rounds x reps, order rotated
+    per round). Ember's requests also measure one iteration's allocator peak
+    (--mem). Returns the markdown (table + memory table) and the peers'
+    versions."""
+    cols = [c for c in GRAPH_COLUMNS if c[0] == "ember" or c[0] in peers]
+    med = {}  # (threads, workload, column) -> median of the metric
+    mem = {}  # (threads, workload, mode) -> MB above the baseline, median
+    versions = {}
+    for t in threads:
+        servers = {f: start_server(f, t, ember_bench) for f in dict.fromkeys(f for f, _ in cols)}
+        versions.update({f: s.version for f, s in servers.items() if f != "ember"})
+        for w, (inner, warmup, kind) in GRAPH_WORKLOADS.items():
+            times = {c: [] for c in cols}
+            peaks = {c: [] for c in cols if c[0] == "ember"}
+            meta = {}
+            for r in range(rounds):
+                for c in cols[r % len(cols):] + cols[:r % len(cols)]:
+                    if quiet_wait > 0:
+                        wait_quiet(quiet_wait)
+                    f, mode = c
+                    request = f"{w}_{mode} --threads {t} --warmup {warmup} --reps {reps} --inner {inner}"
+                    out = servers[f].ask(request + (" --mem" if f == "ember" else ""))
+                    times[c] += out["times"]
+                    meta[c] = (out["flops"], out["items"], out.get("bytes", 0))
+                    if c in peaks:
+                        peaks[c].append(out["step_peak_bytes"] / 1e6)
+            for c in cols:
+                med[(t, w, c)] = metric(kind, statistics.median(times[c]), *meta[c])
+            for (f, mode), v in peaks.items():
+                mem[(t, w, mode)] = statistics.median(v)
+            print(f"[{t} thr] {w:20s} {UNITS[kind]:9s} "
+                  + "  ".join(f"{GRAPH_COLUMNS[c]} {fmt(med[(t, w, c)])}" for c in cols)
+                  + f"  | Ember MB eager {fmt(mem[(t, w, 'eager')])} compiled {fmt(mem[(t, w, 'compiled')])}",
+                  flush=True)
+        for server in servers.values():
+            server.close()
+
+    def speedup(kind, slow, fast):  # > 1: `fast` is faster
+        return slow / fast if kind in LOWER_IS_BETTER else fast / slow
+
+    hdr = ["workload", "thr", "unit"] + [GRAPH_COLUMNS[c] for c in cols[:2]] + ["Ember compiled/eager"]
+    hdr += [GRAPH_COLUMNS[c] for c in cols[2:]]
+    if ("torch", "compiled") in cols:
+        hdr.append("Ember compiled/torch.compile")
+    rows = []
+    for t in threads:
+        for w, (_, _, kind) in GRAPH_WORKLOADS.items():
+            v = {c: med[(t, w, c)] for c in cols}
+            row = [LABELS[w], str(t), UNITS[kind], fmt(v[("ember", "eager")]), fmt(v[("ember", "compiled")]),
+                   f"{speedup(kind, v[('ember', 'eager')], v[('ember', 'compiled')]):.2f}×"]
+            row += [fmt(v[c]) for c in cols[2:]]
+            if ("torch", "compiled") in cols:
+                row.append(f"{speedup(kind, v[('torch', 'compiled')], v[('ember', 'compiled')]):.2f}×")
+            rows.append(row)
+    table = ["| " + " | ".join(hdr) + " |", "|" + "|".join("---" for _ in hdr) + "|"]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    table += ["", "Ember's memory per iteration above what outlives it (caching allocator, MB):", "",
+              "| workload | thr | eager | compiled | compiled vs eager |", "|---|---|---|---|---|"]
+    for t in threads:
+        for w in GRAPH_WORKLOADS:
+            e, c = mem[(t, w, "eager")], mem[(t, w, "compiled")]
+            table.append(f"| {LABELS[w]} | {t} | {fmt(e)} | {fmt(c)} | {100 * (c - e) / e:+.0f}% |" if e > 0 else
+                         f"| {LABELS[w]} | {t} | {fmt(e)} | {fmt(c)} | — |")
+
+    # Issue 5's targets: (what, [(workload, ratio)], the bar each ratio must reach).
+    short = {"graph_mlp_infer1": "MLP batch 1", "graph_mlp_infer64": "MLP batch 64", "graph_cnn_infer1": "CNN batch 1",
+             "graph_cnn_infer64": "CNN batch 64", "graph_mlp_step": "MLP step", "graph_cnn_step": "CNN step"}
+
+    def ratios(t, workloads, other):
+        return [(w, speedup(GRAPH_WORKLOADS[w][2], med[(t, w, other)], med[(t, w, ("ember", "compiled"))]))
+                for w in workloads]
+    for t in threads:
+        targets = [("Ember compiled ≥ 1.5× eager, inference at batch 1",
+                    ratios(t, ["graph_mlp_infer1", "graph_cnn_infer1"], ("ember", "eager")), 1.5),
+                   ("Ember compiled ≥ 1.15× eager, training step",
+                    ratios(t, ["graph_mlp_step", "graph_cnn_step"], ("ember", "eager")), 1.15),
+                   ("Ember memory per iteration ≥ 30% below eager (eager/compiled ≥ 1.43×)",
+                    [(w, mem[(t, w, "eager")] / max(mem[(t, w, "compiled")], 1e-12)) for w in GRAPH_WORKLOADS],
+                    1 / 0.7)]
+        if ("torch", "compiled") in cols:
+            targets.insert(1, ("Ember compiled ≥ torch.compile, inference",
+                               ratios(t, [w for w in GRAPH_WORKLOADS if "_infer" in w], ("torch", "compiled")), 1.0))
+        table += ["", f"Issue 5's targets ({t} threads):", ""]
+        for what, got, bar in targets:
+            met = all(r >= bar for _, r in got)
+            table.append(f"- {what}: **{'met' if met else 'not met'}** ("
+                         + ", ".join(f"{short[w]} {r:.2f}×" for w, r in got) + ")")
+    return "\n".join(table), versions
+
+
+def graph_section(started, load_before, load_after, quiet_wait, versions, ember_bench, cmd, table):
+    """The generated part of docs/graph_mode.md's benchmark section."""
+    vers = ", ".join(f"{NAMES[f]} {v}" for f, v in versions.items())
+    return f"""- **Date:** {started.strftime('%Y-%m-%d %H:%M UTC')}
+- **Machine:** {lscpu_model()}, {os.cpu_count()} logical CPUs ({platform.system()} {platform.release()})
+- **Load average (1/5/15 min):** {load_before} before, {load_after} after; before each request the
+  driver waited for other processes to use < 0.3 CPUs (waited {QUIET['waits']} times,
+  {QUIET['waited_s']:.0f} s in all; {QUIET['gave_up']} requests ran after giving up at {quiet_wait:.0f} s)
+- **Peers:** {vers}; Ember: `{os.path.relpath(ember_bench, ROOT)}` (Release)
+- **Command:**
+
+```sh
+bench/setup.sh   # once: venv with torch + tensorflow-cpu (torch.compile needs g++ and Python headers)
+{cmd}
+```
+
+{table}"""
+
+
+def write_graph_section(path, text):
+    """Replaces the generated part of the graph-mode page (between the
+    GRAPH_BEGIN / GRAPH_END markers), keeping the hand-written rest."""
+    doc = open(path).read() if os.path.exists(path) else ""
+    if GRAPH_BEGIN in doc and GRAPH_END in doc:
+        head, rest = doc.split(GRAPH_BEGIN, 1)
+        doc = head + GRAPH_BEGIN + "\n" + text + "\n" + GRAPH_END + rest.split(GRAPH_END, 1)[1]
+    else:
+        doc += f"\n## Benchmarks\n\n{GRAPH_BEGIN}\n{text}\n{GRAPH_END}\n"
+    with open(path, "w") as fh:
+        fh.write(doc)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2")
@@ -216,6 +378,11 @@ def main():
     ap.add_argument("--quiet-wait", type=float, default=60,
                     help="before each request, wait up to this many seconds for other CPU use to drop (0: off)")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "BENCHMARKS.md"), help="'' to skip writing")
+    ap.add_argument("--only", choices=["all", "main", "graph"], default="all",
+                    help="main: the side-by-side table only; graph: the graph-mode table only (eager vs compiled)")
+    ap.add_argument("--graph-threads", default="2")
+    ap.add_argument("--graph-out", default=os.path.join(ROOT, "docs", "graph_mode.md"),
+                    help="page whose generated benchmark section the graph table replaces ('' to skip writing)")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
     peers = [f for f in a.frameworks.split(",") if f]
@@ -234,14 +401,30 @@ def main():
     if "libtorch" in peers and not os.path.exists(libtorch_peer):
         print(f"note: {libtorch_peer} missing (bench/setup.sh builds it); no libtorch column", flush=True)
         peers.remove("libtorch")
+    cmd = "~/.cache/ember/torch-venv/bin/python bench/run.py" + "".join(
+        f" {shlex.quote(x)}" for x in sys.argv[1:])
+
+    def graph():
+        """Runs the graph-mode table; writes it into --graph-out. Returns it."""
+        g_threads = [int(t) for t in a.graph_threads.split(",")]
+        g_peers = [f for f in peers if f in ("torch", "tf")]
+        g_started, g_load = datetime.datetime.now(datetime.timezone.utc), loadavg()
+        text, g_versions = run_graph(g_threads, g_peers, a.rounds, a.reps, a.quiet_wait, a.ember_bench)
+        print()
+        print(text)
+        print(f"quiet-wait: {QUIET}; load {g_load} -> {loadavg()}")
+        if a.graph_out:
+            write_graph_section(a.graph_out, graph_section(g_started, g_load, loadavg(), a.quiet_wait, g_versions,
+                                                           a.ember_bench, cmd, text))
+            print(f"\nwrote {os.path.relpath(a.graph_out, ROOT)}")
+        return text
+
+    if a.only == "graph":
+        graph()
+        return
 
     def start(f, t):
-        if f == "ember":
-            return Server("ember", [a.ember_bench, "--serve"])
-        if f == "libtorch":
-            return Server(f, [libtorch_peer, "--threads", str(t), "--serve"])
-        return Server(f, [sys.executable, os.path.join(ROOT, "bench", "peer.py"),
-                          "--framework", f, "--threads", str(t), "--serve"])
+        return start_server(f, t, a.ember_bench)
 
     def show(t, w, kind, fws):
         line = "  ".join(f"{f} {fmt(results[(t, w, f)][0])}" for f in fws)
@@ -285,6 +468,7 @@ def main():
                 show(t, w + "_rss", "mb", fws)
         for s in servers.values():
             s.close()
+    graph_text = graph() if a.only == "all" else ""
     load_after = loadavg()
 
     # The table.
@@ -336,8 +520,6 @@ def main():
 
     if not a.out:
         return
-    cmd = "~/.cache/ember/torch-venv/bin/python bench/run.py" + "".join(
-        f" {shlex.quote(x)}" for x in sys.argv[1:])
     vers = ", ".join(f"{NAMES[f]} {versions[f]}" for f in peers)
     doc = f"""# Benchmarks
 
@@ -407,6 +589,17 @@ bench/setup.sh   # once: venv ~/.cache/ember/torch-venv with torch + tensorflow-
 ## Results
 
 {table}
+"""
+    if graph_text:
+        doc += f"""
+## Graph mode
+
+Each framework eagerly and compiled, same models and inputs (Ember: the graph
+executor / `ember::compile`; PyTorch: `torch.compile`; TensorFlow:
+`tf.function`); method in [graph_mode.md](graph_mode.md#benchmarks). Ratios
+above 1× mean the compiled column is faster.
+
+{graph_text}
 """
     with open(a.out, "w") as fh:
         fh.write(doc)

@@ -1,8 +1,14 @@
 #include "ember/core/generator.h"
 
+#include "ember/core/trace_hook.h"
+
 #include <cmath>
 
 namespace ember {
+
+void notify_random_draw() {
+  if (TraceHook* hook = trace_hook()) [[unlikely]] hook->draw_random();
+}
 
 // Note [Philox]
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",

@@ -1,4 +1,5 @@
 #include "ember/core/tensor.h"
+#include "ember/core/trace_hook.h"
 
 #include <limits>
 #include <ostream>
@@ -128,8 +129,13 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(i.storage->data()) + i.offset * int64_t(ember::itemsize(i.dtype));
 }
 
+void notify_host_read(const Tensor& t, const char* what) {
+  if (TraceHook* hook = trace_hook()) [[unlikely]] hook->read_on_host(t, what);
+}
+
 Scalar Tensor::item() const {
   EMBER_CHECK(numel() == 1, ValueError, "item: tensor with ", numel(), " elements cannot be converted to a scalar");
+  notify_host_read(*this, "item()");
   return visit_dtype(dtype(), [&]<class T>() -> Scalar {
     const T v = *static_cast<const T*>(raw_data());
     if constexpr (is_floating_v<T>) return Scalar(double(v));

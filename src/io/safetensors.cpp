@@ -169,7 +169,12 @@ std::string to_safetensors_bytes(const TensorMap& tensors, const Metadata& metad
                     {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::type_error& e) {  // JSON text must be UTF-8
+    EMBER_THROW(ValueError, "save_safetensors: tensor names and metadata must be UTF-8 text (", e.what(), ")");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');
   std::string out;
   out.reserve(8 + text.size() + offset);

@@ -2,6 +2,7 @@
 
 #include "ember/autograd/autograd.h"
 #include "ember/core/profiler.h"
+#include "ember/core/trace_hook.h"
 #include "ember/ops/autocast.h"
 #include "ember/ops/op.h"
 
@@ -67,7 +68,9 @@ const Tensor& BackwardContext::output(size_t i) const {
 // &op and what the op saves. No string lookups, no virtual dispatch, and no
 // heap allocation beyond the outputs, the metadata vectors and (when
 // recording) the autograd node. With the profiler on, each call is one event
-// (see Note [Profiler cost] in ember/core/profiler.h).
+// (see Note [Profiler cost] in ember/core/profiler.h). While graph mode traces,
+// the trace hook records the call after it ran (ember/graph/trace.h); kernels
+// run with the hook paused, so ops a kernel uses internally are not recorded.
 namespace {
 
 TensorList run(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
@@ -88,6 +91,7 @@ TensorList run(const OpDef& op, std::span<const Tensor> inputs, const Attrs& att
     // Kernels may use Tensor methods (contiguous(), to()) on inputs that
     // require grad; none of that is part of the user's graph.
     autograd::NoGradGuard no_grad;
+    TraceHookGuard pause(nullptr);
     op.cpu(inputs, outputs, attrs);
   }
   if (autograd::GradMode::is_enabled() && (op.backward != nullptr)) {
@@ -97,6 +101,7 @@ TensorList run(const OpDef& op, std::span<const Tensor> inputs, const Attrs& att
         break;
       }
   }
+  if (TraceHook* hook = trace_hook()) [[unlikely]] hook->record(op, inputs, outputs, attrs);
   return outputs;
 }
 
@@ -112,17 +117,39 @@ void run_out(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs
   EMBER_CHECK(!narrows,
               DTypeError, op.name, ": result type ", result, " can't be cast to the desired output type ",
               out.dtype());
-  autograd::NoGradGuard no_grad;  // see call()
-  if (result == out.dtype()) {
-    Tensor outs[1] = {out};
-    op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
-  } else {
-    Tensor outs[1] = {Tensor::empty(metas[0].sizes, result)};
-    op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
-    out.copy_(outs[0]);
-    return;  // copy_ bumped the version
+  TraceHook* hook = trace_hook();
+  {
+    autograd::NoGradGuard no_grad;  // see call()
+    TraceHookGuard pause(nullptr);
+    if (result == out.dtype()) {
+      Tensor outs[1] = {out};
+      op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
+      out.bump_version();
+    } else {
+      Tensor outs[1] = {Tensor::empty(metas[0].sizes, result)};
+      op.cpu(inputs, std::span<Tensor>(outs, 1), attrs);
+      out.copy_(outs[0]);  // bumps the version
+    }
   }
-  out.bump_version();
+  if (hook) [[unlikely]] hook->record_inplace(op, inputs, std::span<const Tensor>(&out, 1), attrs);
+}
+
+void run_into(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, std::span<const Tensor> outputs) {
+  const std::vector<TensorMeta> metas = op.infer(op, inputs, attrs);
+  EMBER_INTERNAL_ASSERT(metas.size() == outputs.size() && !op.view, op.name, ": call_into with ", outputs.size(),
+                        " outputs for ", metas.size());
+  for (size_t i = 0; i < metas.size(); ++i)
+    EMBER_INTERNAL_ASSERT(metas[i].sizes == outputs[i].sizes() && metas[i].dtype == outputs[i].dtype(), op.name,
+                          ": call_into output ", i, " is ", outputs[i].meta_str());
+  TraceHook* hook = trace_hook();
+  {
+    autograd::NoGradGuard no_grad;
+    TraceHookGuard pause(nullptr);
+    TensorList outs(outputs.begin(), outputs.end());
+    op.cpu(inputs, outs, attrs);
+  }
+  for (const Tensor& t : outputs) t.bump_version();
+  if (hook) [[unlikely]] hook->record_inplace(op, inputs, outputs, attrs);
 }
 
 }  // namespace
@@ -142,6 +169,14 @@ void call_out(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attr
     return run_out(op, inputs, attrs, out);
   }
   run_out(op, inputs, attrs, out);
+}
+
+void call_into(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, std::span<const Tensor> outputs) {
+  if (profiler::is_enabled()) [[unlikely]] {
+    profiler::Scope scope(op.name, profiler::Category::op, profiler::shapes_of(inputs));
+    return run_into(op, inputs, attrs, outputs);
+  }
+  run_into(op, inputs, attrs, outputs);
 }
 
 }  // namespace ember

@@ -1,5 +1,7 @@
 #include "iter.h"
 
+#include "ember/core/trace_hook.h"
+
 #include <algorithm>
 
 namespace ember::detail {
@@ -39,6 +41,8 @@ Shape broadcast_shape(std::span<const Shape> shapes, std::string_view op) {
 }
 
 void copy_into(Tensor& dst, const Tensor& src) {
+  // In-place methods write through here; a tracer records dst's new value.
+  if (TraceHook* hook = trace_hook()) [[unlikely]] hook->record_copy(dst, src);
   visit_dtype(dst.dtype(), [&]<class D>() {
     visit_dtype(src.dtype(), [&]<class S>() {
       StridedOperands<2> ops;

@@ -943,12 +943,10 @@ void cross_entropy_loss_backward_kernel(std::span<const Tensor> in, std::span<Te
 // ---- dropout ----
 
 // 0 with probability p, else 1 / (1 - p); element i depends only on (seed, offset, i).
-Tensor dropout_mask(const Shape& sizes, DType dtype, double p, Generator* gen) {
-  Tensor mask = Tensor::empty(sizes, dtype);
-  Generator& g = gen ? *gen : default_generator();
+void fill_dropout_mask(Tensor& mask, double p, Generator& g) {
   const uint64_t seed = g.seed(), first = g.reserve(uint64_t(mask.numel()));
   const double scale = 1.0 / (1.0 - p);
-  visit_dtype(dtype, [&]<class T>() {
+  visit_dtype(mask.dtype(), [&]<class T>() {
     if constexpr (is_floating_v<T>) {
       T* m = mask.data_ptr<T>();
       const T keep = T(compute_t<T>(scale)), drop = T(0);
@@ -957,7 +955,20 @@ Tensor dropout_mask(const Shape& sizes, DType dtype, double p, Generator* gen) {
       });
     }
   });
-  return mask;
+}
+
+std::vector<TensorMeta> infer_dropout_mask(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  const double p = attrs.f("p");
+  EMBER_CHECK(p >= 0 && p < 1, ValueError, op.name, ": probability has to be in [0, 1), but got ", p);
+  EMBER_CHECK(is_floating(in[0].dtype()), DTypeError, op.name, ": expected a floating point input, got ",
+              in[0].dtype());
+  return {{in[0].sizes(), in[0].dtype(), in[0].device()}};
+}
+
+// Draws from the default generator when it runs, so a traced graph draws a
+// fresh mask at every run, in the same order eager code would.
+void dropout_mask_kernel(std::span<const Tensor>, std::span<Tensor> out, const Attrs& attrs) {
+  fill_dropout_mask(out[0], attrs.f("p"), default_generator());
 }
 
 Tensor reduce_loss(const Tensor& loss, Reduction reduction) {
@@ -1168,12 +1179,17 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
   return y;
 }
 
+extern const OpDef dropout_mask_op;
+
 Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
   EMBER_CHECK(p >= 0 && p <= 1, ValueError, "dropout: probability has to be between 0 and 1, but got ", p);
   EMBER_CHECK(is_floating(x.dtype()), DTypeError, "dropout: expected a floating point input, got ", x.dtype());
   if (!training || p == 0 || x.numel() == 0) return x;
   if (p == 1) return x * zeros({}, x.dtype());  // keeps the graph; the gradient is 0
-  return x * dropout_mask(x.sizes(), x.dtype(), p, gen);
+  if (gen == nullptr) return x * call(dropout_mask_op, {x}, {{"p", p}})[0];
+  Tensor mask = Tensor::empty(x.sizes(), x.dtype());  // a generator of its own: drawn here, on the host
+  fill_dropout_mask(mask, p, *gen);
+  return x * mask;
 }
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NllLossOptions& options) {
@@ -1244,7 +1260,18 @@ Tensor kl_div(const Tensor& input, const Tensor& target, Reduction reduction, bo
   return reduce_loss(target * log(safe) - target * input, reduction);
 }
 
-static const OpDef* const kNnOps[] = {&softmax_op,
+// dropout's mask, shaped like `self` (whose values it does not read).
+const OpDef dropout_mask_op{
+    .name = "dropout_mask",
+    .inputs = {"self"},
+    .infer = infer_dropout_mask,
+    .cpu = dropout_mask_kernel,
+    .nondifferentiable = "a random mask; dropout's gradient flows through its multiplication",
+    .not_exportable = "ONNX Dropout is one op; export runs in inference mode, where dropout is the identity",
+    .reference = "dropout",
+};
+
+static const OpDef* const kNnOps[] = {&softmax_op, &dropout_mask_op,
                                       &log_softmax_op,
                                       &softmax_backward_data_op,
                                       &log_softmax_backward_data_op,

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cpu/conv.h"
+#include "ember/autograd/autograd.h"
 #include "cpu/simd/pool.h"
 #include "elementwise.h"
 #include "ember/ops/binary.h"
@@ -34,7 +35,7 @@ namespace ember {
 using namespace detail;
 
 extern const OpDef conv2d_op, conv_transpose2d_op, conv2d_backward_weight_op;
-extern const OpDef max_pool2d_with_indices_op, max_pool2d_backward_op, max_pool2d_double_backward_op;
+extern const OpDef max_pool2d_with_indices_op, max_pool2d_op, max_pool2d_backward_op, max_pool2d_double_backward_op;
 extern const OpDef avg_pool2d_op, avg_pool2d_backward_op, adaptive_avg_pool2d_op, adaptive_avg_pool2d_backward_op;
 extern const OpDef upsample_nearest2d_op, upsample_nearest2d_backward_op, upsample_bilinear2d_op,
     upsample_bilinear2d_backward_op;
@@ -303,6 +304,10 @@ std::vector<TensorMeta> infer_max_pool2d(const OpDef& op, std::span<const Tensor
   return {{out, in[0].dtype()}, {out, DType::i64}};
 }
 
+std::vector<TensorMeta> infer_max_pool2d_values(const OpDef& op, std::span<const Tensor> in, const Attrs& attrs) {
+  return {infer_max_pool2d(op, in, attrs)[0]};
+}
+
 // The flat in-plane position of each 2x2 window's top-left input, for an
 // [oh, ow] output over rows of width w (see src/ops/cpu/simd/pool.h).
 std::vector<int32_t> window_corners(int64_t oh, int64_t ow, int64_t w) {
@@ -312,7 +317,8 @@ std::vector<int32_t> window_corners(int64_t oh, int64_t ow, int64_t w) {
   return corner;
 }
 
-// Like PyTorch: the first maximum wins, and NaN counts as larger than anything (the last NaN wins).
+// Like PyTorch: the first maximum wins, and NaN counts as larger than anything
+// (the last NaN wins). With one output (max_pool2d) no indices are written.
 void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
   const PoolParams p = pool_params(attrs);
   const Tensor x = in[0].contiguous();
@@ -323,7 +329,7 @@ void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
     using C = compute_t<T>;
     const T* xd = x.data_ptr<T>();
     T* yd = out[0].data_ptr<T>();
-    int64_t* id = out[1].data_ptr<int64_t>();
+    int64_t* id = out.size() > 1 ? out[1].data_ptr<int64_t>() : nullptr;
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
       if (two_by_two) {
         const std::vector<int32_t> corner = window_corners(oh, ow, w);
@@ -331,10 +337,10 @@ void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
           const int64_t first = begin * oh * ow;
           if constexpr (std::is_same_v<T, float>)
             EMBER_SIMD(max_pool_2x2_f32)(xd + begin * h * w, end - begin, h * w, w, corner.data(), oh * ow,
-                                         yd + first, id + first);
+                                         yd + first, id ? id + first : nullptr);
           else
             EMBER_SIMD(max_pool_2x2_f64)(xd + begin * h * w, end - begin, h * w, w, corner.data(), oh * ow,
-                                         yd + first, id + first);
+                                         yd + first, id ? id + first : nullptr);
         });
         return;
       }
@@ -365,7 +371,7 @@ void max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const 
               }
             const int64_t o = plane * oh * ow + r * ow + q;
             yd[o] = T(best_value);
-            id[o] = best;
+            if (id) id[o] = best;
           }
         }
       }
@@ -713,6 +719,15 @@ const OpDef max_pool2d_with_indices_op{.name = "max_pool2d_with_indices",
                                        .saves = Saves::outputs,
                                        .onnx = "MaxPool",
                                        .reference = "max_pool2d"};
+// Values only: what inference runs (no index tensor to write); code that
+// records gradients runs max_pool2d_with_indices, whose backward needs them.
+const OpDef max_pool2d_op{.name = "max_pool2d",
+                          .inputs = {"input"},
+                          .infer = infer_max_pool2d_values,
+                          .cpu = max_pool2d_kernel,
+                          .nondifferentiable = "differentiable code runs max_pool2d_with_indices",
+                          .onnx = "MaxPool",
+                          .reference = "max_pool2d"};
 const OpDef max_pool2d_backward_op{.name = "max_pool2d_backward",
                                    .inputs = {"grad_output", "indices"},
                                    .infer = infer_max_pool2d_backward,
@@ -849,7 +864,13 @@ ValuesIndices max_pool2d_with_indices(const Tensor& x, const Pool2dOptions& o) {
   if (unbatched) return {squeeze(out[0], 0), squeeze(out[1], 0)};
   return {out[0], out[1]};
 }
-Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) { return max_pool2d_with_indices(x, o).values; }
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
+  if (autograd::GradMode::is_enabled() && x.defined() && x.requires_grad())
+    return max_pool2d_with_indices(x, o).values;
+  Attrs attrs = pool_attrs(o);
+  attrs.set("dilation", pair(o.dilation));
+  return batched(x, [&](const Tensor& in) { return call(max_pool2d_op, {in}, attrs)[0]; });
+}
 Tensor max_pool2d(const Tensor& x, Int2 kernel_size) {
   Pool2dOptions o;
   o.kernel_size = kernel_size;
@@ -902,6 +923,7 @@ static const OpDef* const kNnConvOps[] = {&conv2d_op,
                                           &conv_transpose2d_op,
                                           &conv2d_backward_weight_op,
                                           &max_pool2d_with_indices_op,
+                                          &max_pool2d_op,
                                           &max_pool2d_backward_op,
                                           &max_pool2d_double_backward_op,
                                           &avg_pool2d_op,

@@ -8,7 +8,7 @@ std::span<const OpDef* const> all_ops() {
   static const std::vector<const OpDef*> ops = [] {
     std::vector<const OpDef*> all;
     for (auto family : {unary_ops, binary_ops, reduce_ops, shape_ops, index_ops, linalg_ops, nn_ops, nn_conv_ops,
-                        attention_ops})
+                        attention_ops, fused_ops})
       for (const OpDef* op : family()) all.push_back(op);
     return all;
   }();

@@ -16,5 +16,6 @@ std::span<const OpDef* const> linalg_ops();
 std::span<const OpDef* const> nn_ops();         // softmax, norms, dropout, losses
 std::span<const OpDef* const> nn_conv_ops();    // convolution, pooling, interpolation
 std::span<const OpDef* const> attention_ops();  // scaled_dot_product_attention and its backward
+std::span<const OpDef* const> fused_ops();      // graph mode's fusions: fused_linear, fused_conv2d, fused_elementwise
 
 }  // namespace ember

@@ -8,6 +8,48 @@
 
 namespace ember::optim {
 
+namespace {
+
+// One Adagrad update, in place (see Note [Traced optimizer steps]); state: sum. `step`
+// is the count after this update.
+struct AdagradStep {
+  AdagradOptions options;
+  int64_t step = 1;
+
+  size_t num_buffers() const { return 1; }
+  Attrs attrs() const {
+    Attrs a;
+    detail::set_option_attrs(a, options);
+    a.set("step", step);
+    return a;
+  }
+  static AdagradStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<AdagradOptions>(a), a.i("step")}; }
+
+  template <class T>
+  void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {
+    const AdagradOptions& o = options;
+    const double clr = o.lr / (1 + double(step - 1) * o.lr_decay);
+    const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), eps = T(o.eps), neg_clr = T(-clr);
+    T *p = x.param, *sum = x.state[0];
+    const T* g = x.grad;
+    detail::dispatch_flags(
+        [&](auto decay) {
+          for (int64_t i = begin; i < end; ++i) {
+            T d = sign * g[i];
+            if constexpr (decay) d = d + wd * p[i];
+            sum[i] = sum[i] + d * d;
+            const T std_dev = std::sqrt(sum[i]) + eps;
+            p[i] = p[i] + neg_clr * d / std_dev;
+          }
+        },
+        o.weight_decay != 0);
+  }
+};
+
+const OpDef adagrad_update_op = detail::update_op<AdagradStep>("adagrad_update");
+
+}  // namespace
+
 Adagrad::Adagrad(std::vector<Tensor> params, AdagradOptions options)
     : Adagrad({{.params = std::move(params), .options = options}}) {}
 
@@ -35,30 +77,12 @@ void Adagrad::check_options(const AdagradOptions& o) const {
 }
 
 void Adagrad::step() {
-  autograd::NoGradGuard no_grad;
-  detail::UpdateQueue queue;
-  for_each_grad([&](const Tensor& param, const Tensor& grad, AdagradState& s, const AdagradOptions& o) {
+  update_each(adagrad_update_op, [](const Tensor& param, AdagradState& s, const AdagradOptions& o) {
     // A group added later (add_param_group) starts its accumulator here.
     if (!s.sum.defined()) s.sum = full(param.sizes(), o.initial_accumulator_value, param.dtype());
     ++s.step;
-    const double clr = o.lr / (1 + double(s.step - 1) * o.lr_decay);
-    queue.add(param, grad, name(), [s, o, clr]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
-      T* sum = s.sum.data_ptr<T>();
-      const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), eps = T(o.eps), neg_clr = T(-clr);
-      detail::dispatch_flags(
-          [&](auto decay) {
-            for (int64_t i = begin; i < end; ++i) {
-              T d = sign * g[i];
-              if constexpr (decay) d = d + wd * p[i];
-              sum[i] = sum[i] + d * d;
-              const T std_dev = std::sqrt(sum[i]) + eps;
-              p[i] = p[i] + neg_clr * d / std_dev;
-            }
-          },
-          o.weight_decay != 0);
-    });
+    return std::pair{AdagradStep{o, s.step}, TensorList{s.sum}};
   });
-  queue.run();
 }
 
 }  // namespace ember::optim

@@ -22,26 +22,36 @@ void check_adam_options(const std::string& name, const Options& o) {
               " (must be >= 0)");
 }
 
-// Queues one Adam step over a parameter (torch's _single_tensor_adam, op for op).
-template <class Options>
-void adam_update(detail::UpdateQueue& queue, const Tensor& param, const Tensor& grad, AdamState& s,
-                 const Options& o, bool decoupled, const std::string& name) {
-  if (!s.exp_avg.defined()) s.exp_avg = zeros(param.sizes(), param.dtype());
-  if (!s.exp_avg_sq.defined()) s.exp_avg_sq = zeros(param.sizes(), param.dtype());
-  if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros(param.sizes(), param.dtype());
-  ++s.step;
-  const auto [beta1, beta2] = o.betas;
-  const double bias_correction1 = 1 - std::pow(beta1, double(s.step));
-  const double bias_correction2 = 1 - std::pow(beta2, double(s.step));
-  const double step_size = o.lr / bias_correction1;
-  const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-  queue.add(param, grad, name, [=]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
-    T* m = s.exp_avg.data_ptr<T>();
-    T* v = s.exp_avg_sq.data_ptr<T>();
-    T* vmax = o.amsgrad ? s.max_exp_avg_sq.data_ptr<T>() : nullptr;
+// One Adam (kDecoupled: AdamW) update in place, torch's _single_tensor_adam op for op
+// (see Note [Traced optimizer steps]); state: exp_avg, exp_avg_sq and, with
+// amsgrad, max_exp_avg_sq. `step` is the count after this update.
+template <class Options, bool kDecoupled>
+struct AdamStep {
+  Options options;
+  int64_t step = 1;
+
+  size_t num_buffers() const { return options.amsgrad ? 3 : 2; }
+  Attrs attrs() const {
+    Attrs a;
+    detail::set_option_attrs(a, options);
+    a.set("step", step);
+    return a;
+  }
+  static AdamStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<Options>(a), a.i("step")}; }
+
+  template <class T>
+  void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {
+    const Options& o = options;
+    const auto [beta1, beta2] = o.betas;
+    const double bias_correction1 = 1 - std::pow(beta1, double(step));
+    const double bias_correction2 = 1 - std::pow(beta2, double(step));
+    const double step_size = o.lr / bias_correction1;
+    const double bias_correction2_sqrt = std::sqrt(bias_correction2);
     const T sign = T(o.maximize ? -1 : 1), decoupled_scale = T(1 - o.lr * o.weight_decay), wd = T(o.weight_decay),
             one_minus_beta1 = T(1 - beta1), b2 = T(beta2), one_minus_beta2 = T(1 - beta2),
             bc2_sqrt = T(bias_correction2_sqrt), eps = T(o.eps), neg_step_size = T(-step_size);
+    T *p = x.param, *m = x.state[0], *v = x.state[1], *vmax = x.state[2];
+    const T* g = x.grad;
     detail::dispatch_flags(
         [&](auto l2_decay, auto decoupled_decay, auto amsgrad) {
           for (int64_t i = begin; i < end; ++i) {
@@ -60,8 +70,25 @@ void adam_update(detail::UpdateQueue& queue, const Tensor& param, const Tensor& 
             p[i] = p[i] + neg_step_size * m[i] / denom;
           }
         },
-        o.weight_decay != 0 && !decoupled, o.weight_decay != 0 && decoupled, o.amsgrad);
-  });
+        o.weight_decay != 0 && !kDecoupled, o.weight_decay != 0 && kDecoupled, o.amsgrad);
+  }
+};
+
+using AdamUpdate = AdamStep<AdamOptions, false>;
+using AdamWUpdate = AdamStep<AdamWOptions, true>;
+const OpDef adam_update_op = detail::update_op<AdamUpdate>("adam_update");
+const OpDef adamw_update_op = detail::update_op<AdamWUpdate>("adamw_update");
+
+// Sets up a parameter's state for one Adam/AdamW step and returns the update.
+template <class Step, class Options>
+std::pair<Step, TensorList> prepare_adam(const Tensor& param, AdamState& s, const Options& o) {
+  if (!s.exp_avg.defined()) s.exp_avg = zeros(param.sizes(), param.dtype());
+  if (!s.exp_avg_sq.defined()) s.exp_avg_sq = zeros(param.sizes(), param.dtype());
+  if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = zeros(param.sizes(), param.dtype());
+  ++s.step;
+  TensorList state{s.exp_avg, s.exp_avg_sq};
+  if (o.amsgrad) state.push_back(s.max_exp_avg_sq);
+  return {Step{o, s.step}, std::move(state)};
 }
 
 }  // namespace
@@ -70,26 +97,12 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
     : Adam({{.params = std::move(params), .options = options}}) {}
 Adam::Adam(std::vector<ParamGroup<AdamOptions>> groups) { init_groups(std::move(groups)); }
 void Adam::check_options(const AdamOptions& o) const { check_adam_options(name(), o); }
-void Adam::step() {
-  autograd::NoGradGuard no_grad;
-  detail::UpdateQueue queue;
-  for_each_grad([&](const Tensor& param, const Tensor& grad, AdamState& state, const AdamOptions& options) {
-    adam_update(queue, param, grad, state, options, /*decoupled=*/false, name());
-  });
-  queue.run();
-}
+void Adam::step() { update_each(adam_update_op, prepare_adam<AdamUpdate, AdamOptions>); }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions options)
     : AdamW({{.params = std::move(params), .options = options}}) {}
 AdamW::AdamW(std::vector<ParamGroup<AdamWOptions>> groups) { init_groups(std::move(groups)); }
 void AdamW::check_options(const AdamWOptions& o) const { check_adam_options(name(), o); }
-void AdamW::step() {
-  autograd::NoGradGuard no_grad;
-  detail::UpdateQueue queue;
-  for_each_grad([&](const Tensor& param, const Tensor& grad, AdamState& state, const AdamWOptions& options) {
-    adam_update(queue, param, grad, state, options, /*decoupled=*/true, name());
-  });
-  queue.run();
-}
+void AdamW::step() { update_each(adamw_update_op, prepare_adam<AdamWUpdate, AdamWOptions>); }
 
 }  // namespace ember::optim

@@ -2,8 +2,10 @@
 #include "ember/optim/clip.h"
 
 #include <cmath>
+#include <limits>
 
 #include "ember/autograd/autograd.h"
+#include "ember/graph/trace.h"
 #include "ember/ops/binary.h"
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
@@ -45,7 +47,13 @@ double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, d
   TensorList norms;
   for (const Tensor& g : grads) norms.push_back(vector_norm(g, norm_type).to(dtype));
   const Tensor total = vector_norm(stack(norms), norm_type);
-  const double total_value = total.item<double>();
+  // While tracing (ember::compile), the norm stays a graph value: reading it
+  // on the host would bake this call's value into the graph.
+  const bool tracing = graph::is_tracing();
+  EMBER_CHECK(!tracing || !error_if_nonfinite, graph::TraceError,
+              "clip_grad_norm_: error_if_nonfinite reads the norm on the host, which a traced function cannot do; "
+              "pass error_if_nonfinite = false");
+  const double total_value = tracing ? std::numeric_limits<double>::quiet_NaN() : total.item<double>();
   EMBER_CHECK(!error_if_nonfinite || std::isfinite(total_value), ValueError, "clip_grad_norm_: the total norm of order ",
               norm_type, " for gradients from `parameters` is ", total_value,
               ", so it cannot be clipped (pass error_if_nonfinite = false to scale by it anyway)");

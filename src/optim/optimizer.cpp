@@ -303,7 +303,24 @@ void OptimizerBase<Options, State>::load_state_dict(const StateDict& state) {
   for (const std::string& key : known)
     EMBER_CHECK(used.count(key), ValueError, where, "unexpected key '", key, "'");
 
+  // Buffers the optimizer has keep their storage and take the loaded values:
+  // a compiled training step holds them by reference.
   for (size_t g = 0; g < groups_.size(); ++g) {
+    for (size_t k = 0; k < groups_[g].params.size(); ++k) {
+      std::map<std::string_view, Tensor> current;
+      state_[g][k].state.visit([&](std::string_view n, auto& v) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Tensor>) current[n] = v;
+      });
+      new_state[g][k].state.visit([&](std::string_view n, auto& v) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(v)>, Tensor>) {
+          const Tensor& old = current[n];
+          if (!v.defined() || !old.defined() || old.sizes() != v.sizes() || old.dtype() != v.dtype()) return;
+          autograd::NoGradGuard no_grad;
+          Tensor(old).copy_(v);
+          v = old;
+        }
+      });
+    }
     groups_[g].options = new_options[g];
     groups_[g].initial_lr = new_initial_lr[g];
   }

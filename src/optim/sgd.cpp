@@ -6,6 +6,63 @@
 
 namespace ember::optim {
 
+namespace {
+
+// One SGD update, in place (see Note [Traced optimizer steps]); state: the
+// momentum buffer, with momentum only.
+struct SGDStep {
+  SGDOptions options;
+  bool first = false;  // torch starts the buffer as a copy of the first (decayed) gradient
+
+  bool has_momentum() const { return options.momentum != 0; }
+  size_t num_buffers() const { return has_momentum() ? 1 : 0; }
+  Attrs attrs() const {
+    Attrs a;
+    detail::set_option_attrs(a, options);
+    a.set("first", first);
+    return a;
+  }
+  static SGDStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<SGDOptions>(a), a.b("first")}; }
+  // A traced first step fills the buffer: every run of the graph continues it.
+  void add_host_attrs(std::vector<graph::HostAttr>& host) const {
+    if (first) host.push_back({"first", [] { return AttrValue(false); }});
+  }
+
+  template <class T>
+  void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {
+    const SGDOptions& o = options;
+    const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), mom = T(o.momentum), keep = T(1 - o.dampening),
+            neg_lr = T(-o.lr);
+    T *p = x.param, *b = x.state[0];
+    const T* g = x.grad;
+    detail::dispatch_flags(
+        [&](auto decay, auto momentum, auto first_step, auto nesterov) {
+          for (int64_t i = begin; i < end; ++i) {
+            T d = sign * g[i];
+            if constexpr (decay) d = d + wd * p[i];
+            if constexpr (momentum) {
+              if constexpr (first_step) {
+                b[i] = d;
+              } else {
+                b[i] = b[i] * mom + keep * d;
+              }
+              if constexpr (nesterov) {
+                d = d + mom * b[i];
+              } else {
+                d = b[i];
+              }
+            }
+            p[i] = p[i] + neg_lr * d;
+          }
+        },
+        o.weight_decay != 0, has_momentum(), first, o.nesterov && has_momentum());
+  }
+};
+
+const OpDef sgd_update_op = detail::update_op<SGDStep>("sgd_update");
+
+}  // namespace
+
 SGD::SGD(std::vector<Tensor> params, SGDOptions options) : SGD({{.params = std::move(params), .options = options}}) {}
 
 SGD::SGD(std::vector<ParamGroup<SGDOptions>> groups) { init_groups(std::move(groups)); }
@@ -20,41 +77,11 @@ void SGD::check_options(const SGDOptions& o) const {
 }
 
 void SGD::step() {
-  autograd::NoGradGuard no_grad;
-  detail::UpdateQueue queue;
-  for_each_grad([&](const Tensor& param, const Tensor& grad, SGDState& state, const SGDOptions& o) {
-    Tensor& buf = state.momentum_buffer;
-    // torch starts the buffer as a copy of the first (decayed) gradient.
-    const bool first = o.momentum != 0 && !buf.defined();
-    if (first) buf = empty(param.sizes(), param.dtype());
-    queue.add(param, grad, name(), [o, buf, first]<class T>(T* p, const T* g, int64_t begin, int64_t end) {
-      const T sign = T(o.maximize ? -1 : 1), wd = T(o.weight_decay), mom = T(o.momentum),
-              keep = T(1 - o.dampening), neg_lr = T(-o.lr);
-      T* b = o.momentum != 0 ? buf.data_ptr<T>() : nullptr;
-      detail::dispatch_flags(
-          [&](auto decay, auto momentum, auto first_step, auto nesterov) {
-            for (int64_t i = begin; i < end; ++i) {
-              T d = sign * g[i];
-              if constexpr (decay) d = d + wd * p[i];
-              if constexpr (momentum) {
-                if constexpr (first_step) {
-                  b[i] = d;
-                } else {
-                  b[i] = b[i] * mom + keep * d;
-                }
-                if constexpr (nesterov) {
-                  d = d + mom * b[i];
-                } else {
-                  d = b[i];
-                }
-              }
-              p[i] = p[i] + neg_lr * d;
-            }
-          },
-          o.weight_decay != 0, b != nullptr, first, o.nesterov && b != nullptr);
-    });
+  update_each(sgd_update_op, [](const Tensor& param, SGDState& state, const SGDOptions& o) {
+    const SGDStep step{o, o.momentum != 0 && !state.momentum_buffer.defined()};
+    if (step.first) state.momentum_buffer = empty(param.sizes(), param.dtype());
+    return std::pair{step, step.has_momentum() ? TensorList{state.momentum_buffer} : TensorList{}};
   });
-  queue.run();
 }
 
 }  // namespace ember::optim

@@ -125,7 +125,7 @@ TEST(NnConvErrors, PoolOutputTooSmall) {
       [] {
         max_pool2d(zeros({1, 1, 5, 5}), 7);
       },
-      "max_pool2d_with_indices: output size [0, 0] is too small for input [1, 1, 5, 5]");
+      "max_pool2d: output size [0, 0] is too small for input [1, 1, 5, 5]");
   expect_error<ShapeError>([] { avg_pool2d(zeros({1, 1, 2, 5}), 3); }, "avg_pool2d: output size [0, 1] is too small");
 }
 
@@ -134,7 +134,7 @@ TEST(NnConvErrors, PoolBadAttributes) {
       [] {
         max_pool2d(zeros({1, 1, 5, 5}), pool(2, 0));
       },
-      "max_pool2d_with_indices: stride must be positive, got [0, 0]");
+      "max_pool2d: stride must be positive, got [0, 0]");
   expect_error<ValueError>([] { max_pool2d(zeros({1, 1, 5, 5}), 0); }, "kernel_size must be positive, got [0, 0]");
   expect_error<ValueError>(
       [] {
@@ -154,7 +154,7 @@ TEST(NnConvErrors, PoolBadRankAndDtype) {
       [] {
         max_pool2d(zeros({5, 5}), 2);
       },
-      "max_pool2d_with_indices: expected a 4-d input [N, C, H, W] (or 3-d unbatched), got [5, 5]");
+      "max_pool2d: expected a 4-d input [N, C, H, W] (or 3-d unbatched), got [5, 5]");
   expect_error<ShapeError>(
       [] {
         avg_pool2d(zeros({1, 1, 0, 5}), 2);
@@ -174,7 +174,7 @@ TEST(NnConvErrors, PoolBadRankAndDtype) {
       [] {
         max_pool2d(zeros({1, 1, 4, 4}, DType::b8), 2);
       },
-      "max_pool2d_with_indices: bool input is not supported");
+      "max_pool2d: bool input is not supported");
 }
 
 TEST(NnConvErrors, InterpolateSizeAndScaleFactor) {

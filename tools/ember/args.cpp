@@ -54,12 +54,12 @@ bool ArgParser::parse(int argc, const char* const* argv, std::ostream& out) {
     }
     if (!spec->takes_value) {
       if (inline_value) throw UsageError(command_ + ": " + arg + " takes no value");
-      values_[arg] = "";
+      values_[arg].push_back("");
     } else if (inline_value) {
-      values_[arg] = *inline_value;
+      values_[arg].push_back(*inline_value);
     } else {
       if (i + 1 >= argc) throw UsageError(command_ + ": " + arg + " needs a value (" + spec->metavar + ")");
-      values_[arg] = argv[++i];
+      values_[arg].push_back(argv[++i]);
     }
   }
   return true;
@@ -86,7 +86,13 @@ std::optional<std::string> ArgParser::get(const std::string& name) const {
   EMBER_INTERNAL_ASSERT(find(name) != nullptr, "undeclared flag ", name);
   const auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> ArgParser::get_all(const std::string& name) const {
+  EMBER_INTERNAL_ASSERT(find(name) != nullptr, "undeclared flag ", name);
+  const auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string ArgParser::get(const std::string& name, const std::string& fallback) const {

@@ -41,8 +41,10 @@ class ArgParser {
   const std::vector<std::string>& positional() const { return positional_; }
   bool given(const std::string& name) const { return values_.count(name) > 0; }
   bool get_switch(const std::string& name) const { return given(name); }
-  std::optional<std::string> get(const std::string& name) const;
+  std::optional<std::string> get(const std::string& name) const;  // the last value given
   std::string get(const std::string& name, const std::string& fallback) const;
+  // Every value of a flag given several times (`--input a.npy --input b.npy`).
+  std::vector<std::string> get_all(const std::string& name) const;
   // Typed values; a malformed or out-of-range value is a UsageError naming the flag.
   std::optional<int64_t> get_int(const std::string& name, int64_t min) const;
   std::optional<double> get_double(const std::string& name, double min_exclusive) const;
@@ -57,7 +59,7 @@ class ArgParser {
   std::string command_, positionals_, description_, epilog_;
   std::vector<Spec> specs_;
   std::vector<std::string> positional_;
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
 };
 
 // Parses the whole of `text` as a number, or throws UsageError naming `what`.

@@ -58,18 +58,10 @@ int run_eval(int argc, const char* const* argv) {
   if (auto threads = args.get_int("--threads", 1)) set_num_threads(int(*threads));
 
   const std::string& path = args.positional()[0];
-  const io::Checkpoint ckpt = io::load_checkpoint(path, {.required_sections = {"model"}});
-  const auto config = ckpt.info.find("config");
-  EMBER_CHECK(config != ckpt.info.end(), FormatError, path,
-              ": holds no recipe (info.config); was it written by `ember train`?");
-  const Json json = Json::parse(config->second, nullptr, /*allow_exceptions=*/false);
-  EMBER_CHECK(!json.is_discarded(), FormatError, path, ": info.config is not valid JSON");
-  const auto recipe_name = ckpt.info.find("recipe");
-  const Recipe recipe =
-      recipe_from_json(json, recipe_name != ckpt.info.end() ? recipe_name->second : path, path + ": info.config");
-
-  nn::AnyModule model = build_model(recipe);
-  model.module().load_state_dict(ckpt.section("model").tensors);
+  TrainedModel trained = load_trained_model(path);
+  const Recipe& recipe = trained.recipe;
+  nn::AnyModule& model = trained.model;
+  const io::Checkpoint& ckpt = trained.checkpoint;
   const auto trained_on = ckpt.info.find("data");
   const std::string data_dir =
       args.get("--data", trained_on != ckpt.info.end() ? trained_on->second : data::kFashionMnistDir);

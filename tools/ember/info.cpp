@@ -1,4 +1,5 @@
-// `ember info CHECKPOINT`: what a .safetensors file holds.
+// `ember info FILE`: what a .safetensors file holds: a training checkpoint,
+// an .ember model, or plain weights.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -7,8 +8,11 @@
 
 #include "args.h"
 #include "commands.h"
+#include "ember/graph/executor.h"
+#include "ember/io/model_file.h"
 #include "ember/io/safetensors.h"
 #include "format.h"
+#include "graph_summary.h"
 #include "recipe.h"
 
 namespace ember::cli {
@@ -43,13 +47,58 @@ void print_table(const std::vector<std::pair<std::string, std::string>>& rows) {
 
 }  // namespace
 
+void print_model_info(const std::string& path) {
+  const graph::Graph g = load(path);
+  std::cout << path << "  (" << format_bytes(std::filesystem::file_size(path)) << ", ember model)\n";
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (graph::ValueId id : g.inputs) rows.emplace_back(g.value(id).name, value_type(g, id));
+  std::cout << "inputs:\n";
+  print_table(rows);
+  rows.clear();
+  for (size_t i = 0; i < g.outputs.size(); ++i) rows.emplace_back("output" + std::to_string(i), value_type(g, g.outputs[i]));
+  std::cout << "outputs:\n";
+  print_table(rows);
+
+  // Ops by how often they occur, then by name.
+  std::map<std::string, int64_t> counts;
+  for (const graph::Node& n : g.nodes) ++counts[std::string(n.op->name)];
+  std::vector<std::pair<std::string, int64_t>> ops(counts.begin(), counts.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::cout << "nodes: " << g.nodes.size() << "\n";
+  rows.clear();
+  for (const auto& [op, count] : ops) rows.emplace_back(op, std::to_string(count));
+  print_table(rows);
+
+  int64_t tensors = 0;
+  for (const graph::Value& v : g.values)
+    tensors += (v.kind == graph::ValueKind::parameter || v.kind == graph::ValueKind::constant) &&
+               !v.data.impl().is_wrapped_number;
+  std::cout << "parameters: " << format_count(count_weights(g)) << " in " << tensors << " tensors\n";
+  // The executor's arena (Note [Memory planning]); the plan depends on the
+  // dynamic dimensions, so it is shown at two values of them.
+  std::cout << "planned arena:";
+  // A graph without symbols has one plan (its one size; the 1 is unused).
+  const std::vector<int64_t> symbol_values = g.symbols.empty() ? std::vector<int64_t>{1} : std::vector<int64_t>{1, 64};
+  for (size_t k = 0; k < symbol_values.size(); ++k) {
+    const std::vector<int64_t> bindings(g.symbols.size(), symbol_values[k]);
+    const graph::MemoryPlan plan = graph::plan_memory(g, bindings);
+    std::string at;
+    for (const std::string& symbol : g.symbols)
+      at += (at.empty() ? " at " : ", ") + symbol + "=" + std::to_string(symbol_values[k]);
+    std::cout << (k ? ";" : "") << " " << format_bytes(uint64_t(plan.arena_bytes)) << at << " (unplanned "
+              << format_bytes(uint64_t(plan.unplanned_bytes)) << ")";
+  }
+  std::cout << "\n";
+}
+
 int run_info(int argc, const char* const* argv) {
-  ArgParser args("ember info", "CHECKPOINT",
+  ArgParser args("ember info", "FILE",
                  "Print what a .safetensors file holds: for a training checkpoint its recipe, epoch and\n"
-                 "step, then the model's tensors (name, dtype, shape) and parameter count.");
+                 "step, then the model's tensors (name, dtype, shape) and parameter count; for an .ember\n"
+                 "model its inputs, outputs, ops, parameter count and planned memory.");
   args.switch_("--all", "also list every metadata entry and the optimizer's and scheduler's tensors");
   if (!args.parse(argc, argv, std::cout)) return 0;
-  if (args.positional().size() != 1) throw UsageError("ember info: expected one CHECKPOINT file");
+  if (args.positional().size() != 1) throw UsageError("ember info: expected one FILE");
   const std::string& path = args.positional()[0];
   const bool all = args.get_switch("--all");
 
@@ -59,6 +108,10 @@ int run_info(int argc, const char* const* argv) {
     const auto it = meta.find(key);
     return it == meta.end() ? std::string() : it->second;
   };
+  if (value("format") == "ember" && !all) {
+    print_model_info(path);
+    return 0;
+  }
   // A training checkpoint (io/checkpoint.h) keeps the model's weights under
   // "model."; its other sections (optimizer moments, ...) are not parameters.
   const bool is_checkpoint = value("format") == "ember.checkpoint";

@@ -1,8 +1,11 @@
-// The `ember` command: one subcommand per file (train.cpp, eval.cpp, info.cpp).
+// The `ember` command: one subcommand per file (train.cpp, eval.cpp, info.cpp,
+// export.cpp, run.cpp).
 //
 //   ember train fashion-cnn --epochs 5 --out runs/cnn
-//   ember eval runs/cnn/checkpoint.safetensors
-//   ember info runs/cnn/checkpoint.safetensors
+//   ember eval runs/cnn/epoch-5.safetensors
+//   ember info runs/cnn/epoch-5.safetensors
+//   ember export runs/cnn/epoch-5.safetensors -o cnn.ember
+//   ember run cnn.ember --input images.npy
 //
 // Every error a user can cause ends here as one line on stderr and a non-zero
 // exit: 2 for a bad command line (as argparse does), 1 for anything else.
@@ -24,7 +27,9 @@ struct Command {
 constexpr Command kCommands[] = {
     {"train", "train a model (a built-in recipe or a JSON recipe file)", ember::cli::run_train},
     {"eval", "test-set accuracy and confusion matrix of a checkpoint", ember::cli::run_eval},
-    {"info", "print the tensors, metadata and parameter count of a checkpoint", ember::cli::run_info},
+    {"info", "describe a checkpoint or an .ember model file", ember::cli::run_info},
+    {"export", "trace a checkpoint's model into an .ember model file", ember::cli::run_export},
+    {"run", "run an .ember model file on .npy or .safetensors inputs", ember::cli::run_model},
 };
 
 void print_usage(std::ostream& out) {

@@ -36,6 +36,7 @@ int run_train(int argc, const char* const* argv) {
   args.flag("--log-every", "N", "steps between TensorBoard train/loss points (default 50)");
   args.flag("--autocast", "DTYPE", "mixed precision: matmuls and convolutions in bf16 (or f16), float32 weights");
   args.flag("--profile", "PATH", "profile the whole run: a Chrome trace to PATH, a summary table on stdout");
+  args.switch_("--compile", "run each training step as one compiled graph (forward, backward, optimizer)");
   args.switch_("--print-recipe", "print the recipe as JSON (after the flags) and exit");
   args.epilog(
       "examples:\n"
@@ -44,6 +45,7 @@ int run_train(int argc, const char* const* argv) {
       "  ember train fashion-cnn --out runs/cnn --resume\n"
       "  ember train fashion-cnn --autocast bf16         # mixed precision (docs/mixed_precision.md)\n"
       "  ember train fashion-cnn --max-steps 50 --profile /tmp/t.json   # docs/profiler.md\n"
+      "  ember train fashion-mlp --compile             # graph mode (docs/graph_mode.md)\n"
       "  ember train my_recipe.json --out runs/mine\n"
       "  tensorboard --logdir runs");
   if (!args.parse(argc, argv, std::cout)) return 0;
@@ -73,6 +75,7 @@ int run_train(int argc, const char* const* argv) {
   const int64_t log_every = args.get_int("--log-every", 1).value_or(50);
   const bool resume = args.get_switch("--resume");
   const bool deterministic = args.get_switch("--deterministic");
+  const bool compile = args.get_switch("--compile");
   const std::optional<std::string> profile_path = args.get("--profile");
   std::optional<DType> autocast;
   if (auto v = args.get("--autocast")) {
@@ -109,6 +112,7 @@ int run_train(int argc, const char* const* argv) {
                                     .max_steps = max_steps,
                                     .log_every = log_every,
                                     .autocast = autocast,
+                                    .compile = compile,
                                     .out = &std::cout,
                                     .tty = isatty(STDOUT_FILENO) != 0,
                                     .info = {{"command", command}, {"data", data_dir}}});

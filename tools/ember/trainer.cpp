@@ -14,6 +14,8 @@
 #include "ember/core/profiler.h"
 #include "ember/data/dataloader.h"
 #include "ember/data/idx.h"
+#include "ember/graph/compile.h"
+#include "ember/graph/jit.h"
 #include "ember/io/checkpoint.h"
 #include "ember/io/tensorboard.h"
 #include "ember/ops/autocast.h"
@@ -251,7 +253,7 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     *out << recipe.name << ": " << format_count(parameters) << " parameters; " << format_count(data.train->size())
          << " training and " << format_count(data.test->size()) << " test examples; " << describe(recipe) << "; "
          << get_num_threads() << (get_num_threads() == 1 ? " thread" : " threads") << ", seed " << seed
-         << (deterministic ? ", deterministic" : "") << "\n";
+         << (deterministic ? ", deterministic" : "") << (options.compile ? ", compiled steps" : "") << "\n";
     if (resumed) *out << "resumed from " << resumed->source << " (epoch " << epoch << ", step " << step << ")\n";
     out->flush();
   }
@@ -288,6 +290,30 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
     result.checkpoint = path;
   };
 
+  // One optimizer step on {input, target}; returns {loss}.
+  auto train_step = [&](const TensorList& in) -> TensorList {
+    optimizer->zero_grad();
+    Tensor loss;
+    {
+      profiler::Scope forward_scope("forward");
+      AutocastGuard autocast = autocast_guard(options);
+      loss = cross_entropy(model(in[0]), in[1], {.label_smoothing = recipe.label_smoothing});
+    }
+    {
+      profiler::Scope backward_scope("backward");
+      loss.backward();
+    }
+    {
+      profiler::Scope optimizer_scope("optimizer step");
+      if (recipe.clip_grad_norm > 0) optim::clip_grad_norm_(module.parameters(), recipe.clip_grad_norm);
+      optimizer->step();
+    }
+    return {loss};
+  };
+  // See Note [Compiled training steps].
+  std::optional<CompiledFunction> compiled;
+  if (options.compile) compiled.emplace(train_step, CompileOptions{.named_state = jit::named_state(module)});
+
   double window_loss = 0;  // TensorBoard's train/loss: the mean over log_every steps
   int64_t window_steps = 0;
   const bool limited = options.max_steps > 0;
@@ -304,23 +330,9 @@ TrainResult train(const Recipe& recipe, nn::AnyModule& model, const TrainData& d
       // Scopes for `ember train --profile` (free when it is off); the time
       // between two "train step"s is spent waiting for the data loader.
       profiler::Scope step_scope("train step");
-      optimizer->zero_grad();
-      Tensor loss;
-      {
-        profiler::Scope forward_scope("forward");
-        AutocastGuard autocast = autocast_guard(options);
-        loss = cross_entropy(model(batch.input), batch.target, {.label_smoothing = recipe.label_smoothing});
-      }
-      {
-        profiler::Scope backward_scope("backward");
-        loss.backward();
-      }
-      {
-        profiler::Scope optimizer_scope("optimizer step");
-        if (recipe.clip_grad_norm > 0) optim::clip_grad_norm_(module.parameters(), recipe.clip_grad_norm);
-        optimizer->step();
-        if (schedule.per_batch) schedule.scheduler->step();
-      }
+      const TensorList in{batch.input, batch.target};
+      const Tensor loss = (compiled ? (*compiled)(in) : train_step(in))[0];
+      if (schedule.per_batch) schedule.scheduler->step();
       ++step;
       ++batch_index;
       images += batch.input.size(0);

@@ -21,6 +21,15 @@
 // done, provided the arithmetic is the same: --deterministic records the
 // thread count (oneDNN's reductions split work by thread) and refuses to
 // resume with another one.
+//
+// Note [Compiled training steps]
+// With `compile`, the step (zero_grad, forward, loss, backward, clipping,
+// optimizer step) runs through ember::compile: one eager warm-up per batch
+// shape, one traced call, then one graph per step with the backward pass and
+// the optimizer's updates in it (see Note [Traced optimizer steps] in
+// src/optim/update.h). The scheduler, the loss read-out and everything else
+// stay host code around it. The arithmetic is the eager step's, so a compiled
+// run trains the same weights.
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
@@ -47,6 +56,7 @@ struct TrainOptions {
   int64_t max_steps = 0;        // stop after this many optimizer steps in all (with a checkpoint); 0: no limit
   int64_t log_every = 50;       // steps between TensorBoard train/loss points
   std::optional<DType> autocast = {};  // forward passes (and the test set) under AutocastGuard(dtype)
+  bool compile = false;         // each training step as one graph (see Note [Compiled training steps])
   std::ostream* out = nullptr;  // progress and summaries (null: silent)
   bool tty = false;             // redraw the progress bar in place
   Json info = {};               // extra facts stored in checkpoints (the command line, ...)

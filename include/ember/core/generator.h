@@ -13,6 +13,10 @@ struct Philox {
   static std::array<uint32_t, 4> block(uint64_t key, uint64_t counter_hi, uint64_t counter_lo);
 };
 
+// Tells an active tracer that random numbers are drawn outside an op's
+// kernel (they would be baked into the graph; see ember/core/trace_hook.h).
+void notify_random_draw();
+
 class Generator {
  public:
   explicit Generator(uint64_t seed = 0x853c49e6748fea9bULL) : seed_(seed) {}
@@ -25,6 +29,7 @@ class Generator {
   // Reserves `n` counters for one random op and returns the first. Each op
   // gets a fresh, non-overlapping range, so consecutive calls differ.
   uint64_t reserve(uint64_t n) {
+    notify_random_draw();
     std::lock_guard lock(mutex_);
     const uint64_t first = offset_;
     offset_ += n;

@@ -302,7 +302,11 @@ template <class T> T Tensor::item() const {
   return item().to<T>();
 }
 
+// Tells an active tracer that host code reads t's value (see ember/core/trace_hook.h).
+void notify_host_read(const Tensor& t, const char* what);
+
 template <class T> std::vector<T> Tensor::to_vector() const {
+  notify_host_read(*this, "to_vector()");
   Tensor c = to(dtype_v<T>).contiguous();
   const T* p = c.data_ptr<T>();
   return std::vector<T>(p, p + c.numel());

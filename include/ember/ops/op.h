@@ -129,6 +129,11 @@ inline void call_out(const OpDef& op, std::initializer_list<Tensor> inputs, cons
   call_out(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs, out);
 }
 
+// Runs an op's kernel into existing tensors that may alias its inputs
+// (multi-output in-place updates such as an optimizer's step). Outputs must
+// have infer's sizes and dtypes. Not recorded by autograd.
+void call_into(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs, std::span<const Tensor> outputs);
+
 // Every registered op (the families listed in src/ops/registry.cpp).
 std::span<const OpDef* const> all_ops();
 const OpDef* find_op(std::string_view name);  // nullptr if unknown

@@ -19,7 +19,9 @@ inline constexpr double kInf = std::numeric_limits<double>::infinity();
 // where total_norm is the norm_type-norm of all gradients together (kInf for
 // the max-abs norm). Returns total_norm (before clipping). With
 // error_if_nonfinite, a NaN/Inf total norm throws ValueError and leaves the
-// gradients unchanged.
+// gradients unchanged. While a function is traced (ember::compile) the norm
+// is not read on the host: the call returns NaN, and error_if_nonfinite is a
+// graph::TraceError.
 double clip_grad_norm_(const std::vector<Tensor>& parameters, double max_norm, double norm_type = 2.0,
                        bool error_if_nonfinite = false);
 

@@ -20,6 +20,14 @@
 // storage in place, so handles held by modules stay valid. Parameters whose
 // grad() is undefined are skipped (and get no state), as in PyTorch.
 //
+// step() can be part of a compiled training step (ember::compile; see
+// ember/graph/trace.h): it then records one update node per parameter, which
+// reads the group's options and the step count from the optimizer at every
+// run of the graph, so LR schedulers stepped outside the compiled function
+// keep working, and load_state_dict() writes into the state buffers the graph
+// holds. The optimizer must outlive the compiled function. See Note [Traced
+// optimizer steps] in src/optim/update.h.
+//
 // Note [Optimizer state_dict keys]
 // state_dict() flattens torch's {"state": {i: {...}}, "param_groups": [...]}
 // into a StateDict that serializes into safetensors (tensors + string metadata).
@@ -46,6 +54,10 @@
 #include <vector>
 
 #include "ember/core/tensor.h"
+
+namespace ember {
+struct OpDef;
+}
 
 namespace ember::optim {
 
@@ -142,19 +154,12 @@ class OptimizerBase : public Optimizer {
   std::vector<std::vector<Slot>> state_;
   std::vector<ParamGroup<Options>> groups_;
 
-  // Calls f(param, grad, state, options) for each parameter that has a
-  // gradient, marking its state initialized (what every step() loops over).
-  template <class F> void for_each_grad(F&& f) {
-    for (size_t g = 0; g < groups_.size(); ++g) {
-      for (size_t k = 0; k < groups_[g].params.size(); ++k) {
-        const Tensor& param = groups_[g].params[k];
-        const Tensor grad = param.grad();
-        if (!grad.defined()) continue;
-        state_[g][k].initialized = true;
-        f(param, grad, state_[g][k].state, groups_[g].options);
-      }
-    }
-  }
+  // What every step() runs (defined in src/optim/update.h): for each
+  // parameter that has a gradient, marks its state initialized, calls
+  // prepare(param, state, options), which sets up the state and returns the
+  // update {Step, state buffers}, and runs that update as `op` (see
+  // Note [Traced optimizer steps]).
+  template <class Prepare> void update_each(const OpDef& op, Prepare&& prepare);
 };
 
 // ---- SGD ----

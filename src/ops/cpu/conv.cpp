@@ -11,6 +11,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "../elementwise.h"
@@ -188,7 +189,24 @@ dnnl::primitive_attr scratchpad_from_user() {
 
 // nullptr when oneDNN has no implementation for the geometry, or (bf16) only
 // its reference one, on CPUs without AVX-512: float32 is far faster there.
-std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt) {
+// oneDNN's eltwise algorithm and its alpha for an activation (silu is swish with beta 1).
+std::pair<dnnl::algorithm, float> eltwise_of(Activation activation) {
+  using dnnl::algorithm;
+  switch (activation) {
+    case Activation::relu: return {algorithm::eltwise_relu, 0.f};
+    case Activation::gelu: return {algorithm::eltwise_gelu_erf, 0.f};
+    case Activation::gelu_tanh: return {algorithm::eltwise_gelu_tanh, 0.f};
+    case Activation::silu: return {algorithm::eltwise_swish, 1.f};
+    case Activation::sigmoid: return {algorithm::eltwise_logistic, 0.f};
+    case Activation::tanh: return {algorithm::eltwise_tanh, 0.f};
+    case Activation::none: break;
+  }
+  EMBER_INTERNAL_ASSERT(false, "no oneDNN eltwise for activation ", int(activation));
+  return {};
+}
+
+std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt,
+                                               Activation activation = Activation::none) {
   using namespace dnnl;
   const memory::dims src = src_dims(g), dst = dst_dims(g), wei = weight_dims(g);
   const memory::dims strides{g.stride_h, g.stride_w}, dilates{g.dilation_h - 1, g.dilation_w - 1},
@@ -197,7 +215,13 @@ std::shared_ptr<const DnnlConv> make_primitive(Pass pass, const ConvGeometry& g,
   auto usable = [&](const auto& pd) {
     return dt != memory::data_type::bf16 || !std::string_view(pd.impl_info_str()).starts_with("ref");
   };
-  const primitive_attr attr = scratchpad_from_user();
+  primitive_attr attr = scratchpad_from_user();
+  if (activation != Activation::none) {
+    const auto [algorithm, alpha] = eltwise_of(activation);
+    post_ops post;
+    post.append_eltwise(1.f, algorithm, alpha, 0.f);
+    attr.set_post_ops(post);
+  }
   try {
     const convolution_forward::primitive_desc fwd(
         convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, any(src, dt),
@@ -251,13 +275,15 @@ std::shared_ptr<const V> cached(const std::array<int64_t, N>& key, const Make& m
   return made;
 }
 
-std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt) {
+std::shared_ptr<const DnnlConv> cached_primitive(Pass pass, const ConvGeometry& g, bool bias, memory::data_type dt,
+                                                 Activation activation = Activation::none) {
   // oneDNN sizes a primitive's work split for the thread count at creation.
-  const std::array<int64_t, 20> key{int64_t(dt),  get_num_threads(), int64_t(pass),  int64_t(bias), g.batch,
+  const std::array<int64_t, 21> key{int64_t(dt),  get_num_threads(), int64_t(pass),  int64_t(bias), g.batch,
                                     g.in_channels, g.in_h,           g.in_w,         g.out_channels, g.kernel_h,
                                     g.kernel_w,    g.out_h,          g.out_w,        g.stride_h,     g.stride_w,
-                                    g.pad_h,       g.pad_w,          g.dilation_h,   g.dilation_w,   g.groups};
-  return cached<DnnlConv>(key, [&] { return make_primitive(pass, g, bias, dt); });
+                                    g.pad_h,       g.pad_w,          g.dilation_h,   g.dilation_w,   g.groups,
+                                    int64_t(activation)};
+  return cached<DnnlConv>(key, [&] { return make_primitive(pass, g, bias, dt, activation); });
 }
 
 // A oneDNN buffer of the given layout in memory from Ember's caching allocator;
@@ -417,16 +443,22 @@ void ref_backward_bias(const ConvGeometry& g, const T* gy, T* grad_bias) {
 //   (oneDNN sums it in the same pass over grad_dst).
 // float64 runs the direct loops; bfloat16 runs on oneDNN in bf16 where it
 // can; everything else computes in float32. A bias is added to the output of
-// forward and backward_data.
-void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& out,
-              Tensor* grad_bias = nullptr) {
+// forward and backward_data. A forward pass may apply an activation as a
+// oneDNN post-op; when oneDNN does not run the pass, that returns false
+// before computing anything.
+bool run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b, const Tensor& bias, Tensor& out,
+              Tensor* grad_bias = nullptr, Activation activation = Activation::none) {
   const bool primitive_bias = (pass == Pass::forward && bias.defined()) || grad_bias != nullptr;
   // bfloat16 stays bf16 where oneDNN has a native kernel (bf16 products,
   // float32 accumulation, one rounding; what autocast relies on), except for
   // conv_transpose2d's bias, which add_bias adds in float32.
   std::shared_ptr<const DnnlConv> bf16_conv;
   if (out.dtype() == DType::bf16 && !(pass == Pass::backward_data && bias.defined()) && dnnl_takes(g))
-    bf16_conv = cached_primitive(pass, g, primitive_bias, memory::data_type::bf16);
+    bf16_conv = cached_primitive(pass, g, primitive_bias, memory::data_type::bf16, activation);
+  std::shared_ptr<const DnnlConv> conv = bf16_conv;
+  if (!conv && out.dtype() != DType::f64 && dnnl_takes(g))
+    conv = cached_primitive(pass, g, primitive_bias, memory::data_type::f32, activation);
+  if (!conv && activation != Activation::none) return false;
   const DType dt = out.dtype() == DType::f64 ? DType::f64 : bf16_conv ? DType::bf16 : DType::f32;
   const Tensor da = dense(a, dt), db = dense(b, dt), dbias = dense(bias, dt);
   Tensor result = out.dtype() == dt && out.is_contiguous() ? out : Tensor::empty(out.sizes(), dt);
@@ -453,9 +485,7 @@ void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b
   };
   if (dt == DType::f64) {
     direct.operator()<double>();
-  } else if (auto conv = bf16_conv         ? bf16_conv
-                          : dnnl_takes(g) ? cached_primitive(pass, g, primitive_bias, memory::data_type::f32)
-                                          : nullptr) {
+  } else if (conv) {
     const memory::data_type mdt = dt == DType::bf16 ? memory::data_type::bf16 : memory::data_type::f32;
     void* pa = da.raw_data();
     void* pb = db.raw_data();
@@ -483,6 +513,7 @@ void run_pass(Pass pass, const ConvGeometry& g, const Tensor& a, const Tensor& b
   }
   if (!result.is_same(out)) copy_into(out, result);
   if (grad_bias && !bias_result.is_same(*grad_bias)) copy_into(*grad_bias, bias_result);
+  return true;
 }
 
 // ---- average pooling (oneDNN, float32) ----
@@ -568,6 +599,10 @@ Tensor dense(const Tensor& t, DType dt) {
 
 void conv2d_forward(const ConvGeometry& g, const Tensor& src, const Tensor& weight, const Tensor& bias, Tensor& dst) {
   run_pass(Pass::forward, g, src, weight, bias, dst);
+}
+bool conv2d_forward_fused(const ConvGeometry& g, const Tensor& src, const Tensor& weight, const Tensor& bias,
+                          Tensor& dst, Activation activation) {
+  return run_pass(Pass::forward, g, src, weight, bias, dst, nullptr, activation);
 }
 void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const Tensor& weight, const Tensor& bias,
                           Tensor& grad_src) {

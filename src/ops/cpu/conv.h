@@ -18,6 +18,18 @@ struct ConvGeometry {
 
 // dst = conv(src, weight) + bias (bias may be undefined). All tensors share one floating dtype.
 void conv2d_forward(const ConvGeometry& g, const Tensor& src, const Tensor& weight, const Tensor& bias, Tensor& dst);
+
+// An activation applied to a convolution's output inside its oneDNN primitive
+// (an eltwise post-op), while the output is still in cache: graph mode's
+// fused_conv2d (src/ops/fused.cpp).
+// In the order of kActivationNames (src/ops/fused.h), which names them.
+enum class Activation : uint8_t { none, relu, gelu, gelu_tanh, silu, sigmoid, tanh };
+// dst = activation(conv(src, weight) + bias) in one oneDNN primitive. Returns
+// false, computing nothing, where oneDNN does not take the call (float64,
+// geometries it declines): the caller then runs conv2d_forward and the
+// activation's own kernel.
+bool conv2d_forward_fused(const ConvGeometry& g, const Tensor& src, const Tensor& weight, const Tensor& bias,
+                          Tensor& dst, Activation activation);
 // grad_src = conv(., weight)^T applied to grad_dst, plus bias (may be undefined) per
 // channel: conv_transpose2d's forward.
 void conv2d_backward_data(const ConvGeometry& g, const Tensor& grad_dst, const Tensor& weight, const Tensor& bias,

@@ -7,7 +7,7 @@
 #include "dispatch.h"
 
 // y[o] = the maximum of the window whose top-left input is window[o],
-// index[o] = its flat position in the plane: the first maximum wins and NaN
+// index[o] (unless index is null) = its flat position in the plane: the first maximum wins and NaN
 // counts as larger than anything (the last NaN wins), as in PyTorch.
 // `planes` planes of plane_in inputs and plane_out outputs.
 EMBER_SIMD_KERNEL(void, max_pool_2x2_f32,

@@ -1,0 +1,176 @@
+// The static memory plan: see Note [Memory planning] in ember/graph/executor.h.
+#include <algorithm>
+#include <map>
+#include <string_view>
+
+#include "ember/core/allocator.h"
+#include "ember/graph/executor.h"
+#include "run_node.h"
+
+namespace ember::graph {
+
+// Note [In-place elementwise kernels]
+// These ops run unary_kernel / binary_kernel (same_dtype_kernel in
+// src/ops/elementwise.h). When the output has the input's shape, dtype and
+// (contiguous) layout, every path of that kernel reads element i of the input
+// before writing element i of the output and reads no other element of it
+// afterwards: the float32 array kernels (src/ops/cpu/simd/math.h and
+// elementwise.h document "y may alias x"), the 256-element gather blocks of
+// the strided float32 path, and the generic elementwise<> loop. An input of
+// another dtype is cast into a copy first, so only a same-dtype input can be
+// overwritten. tests/graph/test_memory_plan.cpp runs each of them in place
+// against interpret().
+bool runs_in_place(const OpDef& op) {
+  static constexpr std::string_view kOps[] = {
+      "neg",   "abs",  "sign",     "exp",     "expm1",   "log",     "log1p",   "log2",  "sqrt",
+      "rsqrt", "square", "reciprocal", "sin", "cos",     "tanh",    "sigmoid", "relu",  "leaky_relu",
+      "elu",   "gelu", "silu",     "softplus", "erf",    "floor",   "ceil",    "round", "add",
+      "sub",   "mul",  "div",      "remainder", "maximum", "minimum", "atan2"};
+  return std::find(std::begin(kOps), std::end(kOps), op.name) != std::end(kOps);
+}
+
+namespace {
+
+int64_t round_up(int64_t n) { return (n + int64_t(kAlignment) - 1) / int64_t(kAlignment) * int64_t(kAlignment); }
+
+// Free space of the arena as disjoint blocks (offset -> size), merged when
+// adjacent; the arena grows at its end when no block fits.
+class ArenaLayout {
+ public:
+  int64_t allocate(int64_t size) {
+    if (size == 0) return 0;  // any offset will do
+    auto best = free_.end();
+    for (auto it = free_.begin(); it != free_.end(); ++it)
+      if (it->second >= size && (best == free_.end() || it->second < best->second)) best = it;
+    if (best != free_.end()) {
+      const auto [offset, block] = *best;
+      free_.erase(best);
+      if (block > size) free_.emplace(offset + size, block - size);
+      return offset;
+    }
+    // A free block at the end grows instead of leaving a hole below the new one.
+    if (!free_.empty() && std::prev(free_.end())->first + std::prev(free_.end())->second == end_) {
+      const int64_t offset = std::prev(free_.end())->first;
+      free_.erase(std::prev(free_.end()));
+      end_ = offset + size;
+      return offset;
+    }
+    const int64_t offset = end_;
+    end_ += size;
+    return offset;
+  }
+
+  void release(int64_t offset, int64_t size) {
+    if (size == 0) return;
+    auto it = free_.emplace(offset, size).first;
+    if (auto next = std::next(it); next != free_.end() && offset + size == next->first) {
+      it->second += next->second;
+      free_.erase(next);
+    }
+    if (it != free_.begin()) {
+      auto prev = std::prev(it);
+      if (prev->first + prev->second == offset) {
+        prev->second += it->second;
+        free_.erase(it);
+      }
+    }
+  }
+
+  int64_t size() const { return end_; }
+
+ private:
+  std::map<int64_t, int64_t> free_;
+  int64_t end_ = 0;
+};
+
+bool is_view(const Node& node) { return node.op->view != nullptr && !detail::is_control_flow(node); }
+
+}  // namespace
+
+MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
+  const size_t num_values = graph.values.size();
+  const auto num_nodes = int32_t(graph.nodes.size());
+
+  // The value owning each value's buffer: itself, or for a view the value it
+  // is (transitively) a view of.
+  std::vector<ValueId> root(num_values);
+  for (size_t v = 0; v < num_values; ++v) root[v] = ValueId(v);
+  for (const Node& node : graph.nodes)
+    if (is_view(node))
+      for (ValueId out : node.outputs) root[size_t(out)] = root[size_t(node.inputs[0])];
+
+  // Buffers that outlive the run (graph outputs, assigned gradients) are
+  // allocated on their own; so are control-flow results (made by their
+  // subgraphs) and everything not computed by a node.
+  std::vector<bool> in_arena(num_values, false);
+  for (const Node& node : graph.nodes)
+    if (!is_view(node) && !detail::is_control_flow(node))
+      for (ValueId out : node.outputs) in_arena[size_t(out)] = true;
+  for (ValueId out : graph.outputs) in_arena[size_t(root[size_t(out)])] = false;
+  for (const StateUpdate& update : graph.updates)
+    if (update.kind == StateUpdate::Kind::assign_grad) in_arena[size_t(root[size_t(update.value)])] = false;
+
+  // Last node that reads each buffer, through any view of it; state updates
+  // read after the last node. An unused output dies at its producer.
+  std::vector<int32_t> last_use(num_values, -1);
+  for (int32_t i = 0; i < num_nodes; ++i) {
+    for (ValueId out : graph.nodes[size_t(i)].outputs) last_use[size_t(out)] = i;
+    for (ValueId in : graph.nodes[size_t(i)].inputs)
+      if (in != kNoValue) last_use[size_t(root[size_t(in)])] = i;
+  }
+  for (const StateUpdate& update : graph.updates) last_use[size_t(root[size_t(update.value)])] = num_nodes;
+
+  MemoryPlan plan;
+  plan.offset.assign(num_values, -1);
+  plan.in_place_of.assign(num_values, kNoValue);
+  std::vector<int64_t> bytes(num_values, 0);
+  for (size_t v = 0; v < num_values; ++v)
+    if (in_arena[v]) {
+      bytes[v] = shape_numel(graph.sizes(ValueId(v), bindings)) * int64_t(itemsize(graph.values[v].meta.dtype));
+      plan.unplanned_bytes += bytes[v];
+    }
+
+  ArenaLayout layout;
+  std::vector<std::vector<ValueId>> dies_at(size_t(num_nodes) + 1);
+  std::vector<bool> handed_on(num_values, false);  // its buffer now belongs to an in-place output
+  for (int32_t i = 0; i < num_nodes; ++i) {
+    const Node& node = graph.nodes[size_t(i)];
+    for (ValueId out : node.outputs) {
+      if (!in_arena[size_t(out)]) continue;
+      ValueId reused = kNoValue;
+      if (node.outputs.size() == 1 && runs_in_place(*node.op)) {
+        for (ValueId in : node.inputs) {
+          if (in == kNoValue || !in_arena[size_t(in)] || last_use[size_t(in)] != i || handed_on[size_t(in)] ||
+              graph.values[size_t(in)].meta.dtype != graph.values[size_t(out)].meta.dtype ||
+              graph.sizes(in, bindings) != graph.sizes(out, bindings))
+            continue;
+          // Another operand reading the same buffer through a view (x + x.t())
+          // would see elements already overwritten.
+          const bool aliased = std::any_of(node.inputs.begin(), node.inputs.end(), [&](ValueId other) {
+            return other != kNoValue && other != in && root[size_t(other)] == in;
+          });
+          if (!aliased) {
+            reused = in;
+            break;
+          }
+        }
+      }
+      if (reused != kNoValue) {
+        plan.offset[size_t(out)] = plan.offset[size_t(reused)];
+        plan.in_place_of[size_t(out)] = reused;
+        handed_on[size_t(reused)] = true;
+      } else {
+        plan.offset[size_t(out)] = layout.allocate(round_up(bytes[size_t(out)]));
+      }
+      dies_at[size_t(last_use[size_t(out)])].push_back(out);
+    }
+    // Only after every output has its place: outputs never overlap the inputs
+    // they are computed from (in-place outputs aside).
+    for (ValueId v : dies_at[size_t(i)])
+      if (!handed_on[size_t(v)]) layout.release(plan.offset[size_t(v)], round_up(bytes[size_t(v)]));
+  }
+  plan.arena_bytes = layout.size();
+  return plan;
+}
+
+}  // namespace ember::graph

@@ -1,0 +1,58 @@
+// libFuzzer target for the .ember graph validator: the input is the graph
+// JSON itself (fuzz_model_file's mutations mostly break the safetensors
+// framing around it), wrapped with the few tensors the seeds name. Any input
+// must load or throw ember::Error; what loads must save and load again to
+// the same bytes.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "ember/io/model_file.h"
+#include "ember/io/safetensors.h"
+#include "ember/ops/creation.h"
+
+namespace {
+
+std::span<const uint8_t> as_bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// The tensors of tests/fuzz/corpus/fuzz_model_graph's seeds (make_corpus.py).
+const ember::io::TensorMap& seed_tensors() {
+  static const ember::io::TensorMap tensors = {
+      {"fc.weight", ember::ones({4, 3})},
+      {"fc.bias", ember::zeros({4})},
+      {"two", ember::scalar_tensor(2.0, ember::DType::f64)},
+      {"ten", ember::scalar_tensor(int64_t(10))},
+      {"one", ember::scalar_tensor(int64_t(1))},
+  };
+  return tensors;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string graph(reinterpret_cast<const char*>(data), size);
+  // Only the tensors the graph names: unused ones are an error of their own.
+  ember::io::TensorMap tensors;
+  for (const auto& [key, tensor] : seed_tensors())
+    if (graph.find("\"" + key + "\"") != std::string::npos) tensors.emplace(key, tensor);
+  std::string file;
+  try {
+    file = ember::io::to_safetensors_bytes(tensors, {{"format", "ember"}, {"format_version", "1"}, {"graph", graph}});
+  } catch (const std::exception&) {  // not UTF-8: no safetensors file can hold it (this harness's framing)
+    return 0;
+  }
+  ember::graph::Graph g;
+  try {
+    g = ember::load_model_bytes(as_bytes(file), "<fuzz>");
+  } catch (const ember::Error&) {
+    return 0;
+  }
+  (void)ember::graph::print(g);
+  const std::string bytes = ember::to_model_bytes(g);
+  const ember::graph::Graph again = ember::load_model_bytes(as_bytes(bytes), "<round trip>");
+  if (ember::to_model_bytes(again) != bytes) __builtin_trap();
+  return 0;
+}
