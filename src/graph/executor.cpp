@@ -17,6 +17,9 @@ namespace ember::graph {
 // this block and its value table, and nothing per node.
 struct Executor::Prepared {
   MemoryPlan plan;
+  // Values computed into a parameter's tensor: {value, parameter} (see Note
+  // [State updates in place] in src/graph/memory_plan.cpp).
+  std::vector<std::pair<ValueId, ValueId>> state_values;
   std::vector<ValueId> arena_values;  // the values with an arena slot
   std::vector<TensorImpl> arena_impls;  // theirs, without storage
   // Per value computed by a kernel outside the arena: its sizes (else empty).
@@ -25,6 +28,8 @@ struct Executor::Prepared {
 
 Executor::Executor(Graph graph) : graph_(std::move(graph)) {
   graph_.verify();
+  for (const Value& value : graph_.values)
+    if (value.data.defined()) held_storages_.insert(value.data.impl().storage.get());
   for (const Node& node : graph_.nodes) {
     if (node.op->view || detail::is_control_flow(node)) continue;
     EMBER_CHECK(node.op->cpu != nullptr, NotImplementedError, "Executor: ", node.op->name, " has no CPU kernel");
@@ -35,6 +40,21 @@ Executor::Executor(Graph graph) : graph_(std::move(graph)) {
 }
 
 Executor::~Executor() = default;
+
+// Note [Replaced gradients]
+// A compiled training step assigns every parameter a new gradient at the end
+// of the run. The old ones are dead: the tracer rejects a function that reads
+// a gradient from before the call. Eager code drops them in zero_grad(),
+// before the forward pass; dropping them when the run starts does the same,
+// so that the old and the new set are not both alive during the run. A
+// gradient the graph itself holds (a captured tensor) stays.
+void Executor::release_replaced_grads() {
+  for (const StateUpdate& update : graph_.updates) {
+    if (update.kind != StateUpdate::Kind::assign_grad) continue;
+    std::shared_ptr<TensorImpl>& grad = graph_.value(update.target).data.impl().grad;
+    if (grad && !held_storages_.contains(grad->storage.get())) grad.reset();
+  }
+}
 
 std::vector<int64_t> Executor::bind(const TensorList& inputs) const { return detail::bind_inputs(graph_, inputs); }
 
@@ -50,6 +70,10 @@ const Executor::Prepared& Executor::prepared(const std::vector<int64_t>& binding
       if (node.op->view || detail::is_control_flow(node)) continue;
       for (ValueId out : node.outputs) {
         const TensorMeta& meta = graph_.value(out).meta;
+        if (const ValueId state = p->plan.into_state[size_t(out)]; state != kNoValue) {
+          p->state_values.emplace_back(out, state);
+          continue;
+        }
         const int64_t offset = p->plan.offset[size_t(out)];
         if (offset < 0) {
           p->fresh_sizes[size_t(out)] = graph_.sizes(out, bindings);
@@ -104,6 +128,7 @@ void run_node(const Graph& graph, const Node& node, std::span<const Tensor> args
 TensorList Executor::run(const TensorList& inputs) {
   const std::vector<int64_t> bindings = bind(inputs);  // before any effect: a bad call changes nothing
   for (const auto& effect : graph_.host_effects) effect();
+  release_replaced_grads();
   const Prepared& prepared_plan = prepared(bindings);
   // One allocation for every intermediate of this run (offsets are 64-byte
   // aligned, so each slice is as aligned as a tensor of its own).
@@ -113,6 +138,7 @@ TensorList Executor::run(const TensorList& inputs) {
   for (size_t i = 0; i < graph_.inputs.size(); ++i) values[size_t(graph_.inputs[i])] = inputs[i];
   for (size_t v = 0; v < graph_.values.size(); ++v)
     if (graph_.values[v].data.defined()) values[v] = graph_.values[v].data;  // parameters, constants
+  for (const auto& [value, state] : prepared_plan.state_values) values[size_t(value)] = values[size_t(state)];
   // See Note [Arena tensors].
   const auto impls = std::make_shared<std::vector<TensorImpl>>(prepared_plan.arena_impls);
   const std::shared_ptr<VersionCounter> version(arena, &arena->version_counter());
@@ -146,6 +172,10 @@ TensorList Executor::run(const TensorList& inputs) {
       for (size_t k = 0; k < results.size(); ++k) values[size_t(node.outputs[k])] = std::move(results[k]);
     }
   }
+  // Kernels that wrote parameters in place did not bump their versions (as
+  // call_into does); caches keyed by version (a convolution's reordered
+  // weights) must see the change.
+  for (const auto& [value, state] : prepared_plan.state_values) values[size_t(state)].bump_version();
   detail::apply_updates(graph_, values);
   TensorList outputs;
   outputs.reserve(graph_.outputs.size());

@@ -85,6 +85,62 @@ class ArenaLayout {
 
 bool is_view(const Node& node) { return node.op->view != nullptr && !detail::is_control_flow(node); }
 
+// Note [State updates in place]
+// A training step's graph ends with copy_into updates: the optimizer's
+// update node computes the new weights and state buffers, and the run copies
+// them into the parameters' tensors. Copying is a second pass over every
+// weight and buffer (and a second set of them in the arena), so where it is
+// safe the value is computed in the parameter's tensor itself:
+//  - the update is the only copy_into of that target and the only update of
+//    that value, the value is computed by a kernel into a buffer of its own
+//    (not a view, not a graph output or gradient), and the parameter's
+//    tensor is contiguous with the value's sizes and dtype;
+//  - nothing reads the parameter's old contents later: no node after the
+//    producer (through any view), no graph output, no other update's value;
+//  - the producer itself reads the parameter only where its OpDef says the
+//    output may be computed over that input (OpDef::in_place_inputs).
+// Eager mode's optimizers write in place too, so the results are the same.
+std::vector<ValueId> values_into_state(const Graph& graph, std::span<const ValueId> root,
+                                       std::span<const int32_t> last_read, const std::vector<bool>& in_arena,
+                                       std::span<const int64_t> bindings) {
+  const size_t num_values = graph.values.size();
+  std::vector<ValueId> into(num_values, kNoValue);
+  std::vector<int> updates_of_target(num_values, 0), updates_of_value(num_values, 0);
+  std::vector<bool> read_at_end(num_values, false);  // old contents read by an output or an update
+  std::vector<int32_t> producer(num_values, -1);
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    for (ValueId out : graph.nodes[i].outputs) producer[size_t(out)] = int32_t(i);
+  for (ValueId out : graph.outputs) read_at_end[size_t(root[size_t(out)])] = true;
+  for (const StateUpdate& u : graph.updates) {
+    if (u.kind == StateUpdate::Kind::copy_into) ++updates_of_target[size_t(u.target)];  // assign_grad sets .grad
+    ++updates_of_value[size_t(u.value)];
+    read_at_end[size_t(root[size_t(u.value)])] = true;
+  }
+  for (const StateUpdate& u : graph.updates) {
+    const auto v = size_t(u.value), target = size_t(u.target);
+    if (u.kind != StateUpdate::Kind::copy_into || !in_arena[v] || producer[v] < 0 || updates_of_target[target] != 1 ||
+        updates_of_value[v] != 1 || read_at_end[target])
+      continue;
+    const Tensor& state = graph.values[target].data;
+    if (!state.defined() || !state.is_contiguous() || state.dtype() != graph.values[v].meta.dtype ||
+        !state.device().is_cpu() || state.sizes() != graph.sizes(u.value, bindings))
+      continue;
+    const int32_t at = producer[v];
+    if (last_read[target] > at) continue;
+    const Node& node = graph.nodes[size_t(at)];
+    const auto k = size_t(std::find(node.outputs.begin(), node.outputs.end(), u.value) - node.outputs.begin());
+    bool safe = true;
+    for (size_t m = 0; m < node.inputs.size() && safe; ++m) {
+      const ValueId in = node.inputs[m];
+      if (in == kNoValue || size_t(root[size_t(in)]) != target) continue;
+      // Read in place: only as the very input this output may overwrite, and not through a view.
+      safe = in == u.target && k < node.op->in_place_inputs.size() && node.op->in_place_inputs[k] == int(m);
+    }
+    if (safe) into[v] = u.target;
+  }
+  return into;
+}
+
 }  // namespace
 
 MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
@@ -110,17 +166,22 @@ MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
   for (const StateUpdate& update : graph.updates)
     if (update.kind == StateUpdate::Kind::assign_grad) in_arena[size_t(root[size_t(update.value)])] = false;
 
-  // Last node that reads each buffer, through any view of it; state updates
-  // read after the last node. An unused output dies at its producer.
+  // Last node that reads each buffer, through any view of it. An unused
+  // output dies at its producer.
   std::vector<int32_t> last_use(num_values, -1);
   for (int32_t i = 0; i < num_nodes; ++i) {
     for (ValueId out : graph.nodes[size_t(i)].outputs) last_use[size_t(out)] = i;
     for (ValueId in : graph.nodes[size_t(i)].inputs)
       if (in != kNoValue) last_use[size_t(root[size_t(in)])] = i;
   }
-  for (const StateUpdate& update : graph.updates) last_use[size_t(root[size_t(update.value)])] = num_nodes;
 
   MemoryPlan plan;
+  plan.into_state = values_into_state(graph, root, last_use, in_arena, bindings);
+  for (size_t v = 0; v < num_values; ++v)
+    if (plan.into_state[v] != kNoValue) in_arena[v] = false;
+  // State updates read after the last node.
+  for (const StateUpdate& update : graph.updates) last_use[size_t(root[size_t(update.value)])] = num_nodes;
+
   plan.offset.assign(num_values, -1);
   plan.in_place_of.assign(num_values, kNoValue);
   std::vector<int64_t> bytes(num_values, 0);

@@ -31,8 +31,10 @@
 // While a training step is traced (graph::is_tracing()), UpdateQueue::add
 // runs the update at once through call_into(op, {param, grad, state...},
 // attrs, {param, state...}): the trace executes for real, so this is the
-// eager update, and the tracer records it as a node whose results are copied
-// back into the parameter and its state buffers at every run. What the
+// eager update, and the tracer records it as a node whose results go back into
+// the parameter and its state buffers at every run (computed in place where
+// the memory plan finds that safe, else copied: see Note [State updates in
+// place] in src/graph/memory_plan.cpp). What the
 // host changes between runs without re-tracing is read from the host at each
 // run (graph::bind_next_attr_to_host): the group's options (LR schedulers
 // write lr, OneCycleLR momentum or betas) and the step count that bias
@@ -174,7 +176,9 @@ OpDef update_op(std::string_view name) {
           .infer = infer_update<Step>,
           .cpu = update_kernel<Step>,
           .nondifferentiable = "an optimizer's update of its parameters",
-          .not_exportable = "an optimizer's update reads host state (its options, the step count)"};
+          .not_exportable = "an optimizer's update reads host state (its options, the step count)",
+          // output 0 is the parameter (input 0), output k >= 1 state buffer k - 1 (input k + 1)
+          .in_place_inputs = {0, 2, 3, 4}};
 }
 
 // Note [Multi-tensor updates]

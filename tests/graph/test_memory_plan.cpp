@@ -179,6 +179,68 @@ TEST(MemoryPlan, StateUpdateValuesLiveToTheEnd) {
   expect_identical(p0 + in, p);
 }
 
+// See Note [State updates in place]: a value only copied into a parameter is
+// computed in the parameter's tensor, whose version changes as with copy_.
+TEST(MemoryPlan, StateUpdateComputedInTheParameter) {
+  Graph g;
+  const ValueId x = g.add_input("x", {{16}, DType::f32});
+  Tensor p = randn({16});
+  const void* storage = p.raw_data();
+  const ValueId pv = g.add_parameter("p", p);
+  const ValueId updated = add_node(g, "exp", {x});
+  g.outputs = {add_node(g, "neg", {x})};
+  g.updates.push_back({StateUpdate::Kind::copy_into, pv, updated});
+  const MemoryPlan plan = checked_plan(g);
+  EXPECT_EQ(plan.into_state[size_t(updated)], pv);
+  EXPECT_EQ(plan.offset[size_t(updated)], -1);
+  EXPECT_EQ(plan.arena_bytes, 0);
+  const uint32_t version = p.version();
+  Executor exe(g);
+  const Tensor in = randn({16});
+  exe.run({in});
+  expect_identical(exp(in), p);
+  EXPECT_EQ(p.raw_data(), storage);
+  EXPECT_GT(p.version(), version);
+}
+
+// The parameter's old contents are still needed: the value gets a buffer of
+// its own and is copied at the end.
+TEST(MemoryPlan, NoStateWriteWhileTheOldValueIsNeeded) {
+  auto graph_reading_old_value = [](Tensor p, bool through_a_view, bool as_output) {
+    Graph g;
+    const ValueId x = g.add_input("x", {{4, 4}, DType::f32});
+    const ValueId pv = g.add_parameter("p", p);
+    const ValueId updated = add_node(g, "exp", {x});
+    ValueId old = pv;
+    if (through_a_view) old = add_node(g, "permute", {pv}, {{"dims", Shape{1, 0}}});
+    g.outputs = {as_output ? old : add_node(g, "mul", {old, updated})};
+    g.updates.push_back({StateUpdate::Kind::copy_into, pv, updated});
+    return std::pair{g, updated};
+  };
+  for (const bool view : {false, true})
+    for (const bool output : {false, true}) {
+      SCOPED_TRACE(std::string(view ? "through a view" : "directly") + (output ? ", as an output" : ", by a node"));
+      Tensor p = randn({4, 4});
+      const Tensor p0 = p.clone();
+      const auto [g, updated] = graph_reading_old_value(p, view, output);
+      EXPECT_EQ(checked_plan(g).into_state[size_t(updated)], kNoValue);
+      const Tensor in = randn({4, 4});
+      const Tensor result = Executor(g).run({in})[0].clone();
+      Tensor q = p0.clone();
+      expect_identical(interpret(graph_reading_old_value(q, view, output).first, {in})[0], result);
+      expect_identical(exp(in), p);
+    }
+  // A node reading the parameter may write it only where its OpDef allows
+  // (OpDef::in_place_inputs): add may not.
+  Graph g;
+  const ValueId x = g.add_input("x", {{16}, DType::f32});
+  const ValueId pv = g.add_parameter("p", randn({16}));
+  const ValueId updated = add_node(g, "add", {pv, x}, {{"alpha", Scalar(1)}});
+  g.outputs = {x};
+  g.updates.push_back({StateUpdate::Kind::copy_into, pv, updated});
+  EXPECT_EQ(checked_plan(g).into_state[size_t(updated)], kNoValue);
+}
+
 TEST(MemoryPlan, OnePlanPerBindingOfTheDynamicDimensions) {
   manual_seed(0);
   nn_test::Net net;  // max_pool2d's indices: an output nobody reads

@@ -90,6 +90,8 @@ struct Trained {
   std::unique_ptr<Session> session;
   std::string graph_text;  // compiled runs: the graph
   size_t update_nodes = 0, backward_nodes = 0, copy_updates = 0, grad_updates = 0;
+  size_t updates_in_place = 0;     // copy_into updates the plan computes in the parameter's tensor
+  bool parameters_moved = false;  // a parameter's data pointer changed during training
 };
 
 CompileOptions compile_options(int warmup_calls, bool optimize = true) {
@@ -113,6 +115,8 @@ Trained train(const TrainingCase& setup, bool compiled, Schedule schedule = Sche
     step = [&](const TensorList& in) { return (*compiled_step)(in); };
   }
   const std::vector<TensorList> data = batches();
+  std::vector<const void*> storage;
+  for (const Tensor& p : r.net.parameters()) storage.push_back(p.raw_data());
   for (const TensorList& batch : data) {
     t.losses.push_back(step(batch)[0]);
     if (r.scheduler) r.scheduler->step();  // host code: outside the compiled function
@@ -130,7 +134,11 @@ Trained train(const TrainingCase& setup, bool compiled, Schedule schedule = Sche
     }
     for (const StateUpdate& u : g->updates)
       (u.kind == StateUpdate::Kind::copy_into ? t.copy_updates : t.grad_updates) += 1;
+    const MemoryPlan plan = plan_memory(*g, {});
+    for (const StateUpdate& u : g->updates) t.updates_in_place += plan.into_state[size_t(u.value)] == u.target;
   }
+  const auto params = r.net.parameters();
+  for (size_t i = 0; i < params.size(); ++i) t.parameters_moved |= params[i].raw_data() != storage[i];
   return t;
 }
 
@@ -167,6 +175,9 @@ void expect_training_graph(const Trained& compiled) {
   EXPECT_GT(compiled.backward_nodes, 0u) << compiled.graph_text;
   EXPECT_EQ(compiled.copy_updates, params + num_state_buffers(*compiled.session->opt)) << compiled.graph_text;
   EXPECT_EQ(compiled.grad_updates, params) << compiled.graph_text;
+  // Weights and optimizer state are updated in place, as eager step() does.
+  EXPECT_EQ(compiled.updates_in_place, compiled.copy_updates) << compiled.graph_text;
+  EXPECT_FALSE(compiled.parameters_moved);
 }
 
 std::vector<TrainingCase> setups() {

@@ -13,8 +13,11 @@
 // gets a 64-byte aligned slot in one arena; slots are assigned in execution order, reusing the space of
 // values whose last use (through any view of them) has passed (greedy
 // best-fit by size). Elementwise ops whose input dies at that node write in
-// place. The plan depends on the dynamic dimensions' values, so the executor
-// keeps one per binding.
+// place. A value that a state update copies into a parameter is computed in
+// that parameter's tensor where that is safe, so an optimizer step updates
+// weights and its state buffers in place, as eager step() does. The plan
+// depends on the dynamic dimensions' values, so the executor keeps one per
+// binding.
 //
 // Note [Executor outputs]
 // The arena is one allocation per run (through the caching allocator), so
@@ -26,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 
 #include "ember/graph/graph.h"
 
@@ -38,6 +42,10 @@ struct MemoryPlan {
   std::vector<int64_t> offset;
   // Per value: the value whose buffer it reuses in place, or kNoValue.
   std::vector<ValueId> in_place_of;
+  // Per value: the parameter a copy_into state update writes it to, when the
+  // kernel computes it straight into that parameter's tensor instead (see
+  // Note [State updates in place] in src/graph/memory_plan.cpp), or kNoValue.
+  std::vector<ValueId> into_state;
   // The sizes of the values in the arena, summed: what they would allocate
   // one by one without a plan.
   int64_t unplanned_bytes = 0;
@@ -64,8 +72,11 @@ class Executor {
  private:
   struct Prepared;  // a plan with each value's geometry under one binding
   const Prepared& prepared(const std::vector<int64_t>& bindings);
+  // Drops the gradients this run replaces (see Note [Replaced gradients] in src/graph/executor.cpp).
+  void release_replaced_grads();
 
   Graph graph_;
+  std::unordered_set<const Storage*> held_storages_;  // the storage of every parameter and constant
   std::mutex mutex_;  // guards plans_ (run() may be called from several threads)
   std::map<std::vector<int64_t>, std::unique_ptr<const Prepared>> plans_;
 };

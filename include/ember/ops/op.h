@@ -114,6 +114,12 @@ struct OpDef {
   // Indices of the inputs whose gradients do not exist (integer index inputs).
   std::vector<int> integer_inputs = {};
   AutocastPolicy autocast = AutocastPolicy::none;  // none: inputs reach the op unchanged
+  // Output k may be given input in_place_inputs[k]'s buffer: the kernel is
+  // written to update that input in place (optimizer updates, which eager
+  // mode runs through call_into). Lets a graph write parameters and optimizer
+  // state directly instead of copying results back (see Note [State updates
+  // in place] in src/graph/memory_plan.cpp).
+  std::vector<int> in_place_inputs = {};
 };
 
 // Runs an op: infer -> kernel (or view) -> autograd record. Inputs are
