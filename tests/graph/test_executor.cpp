@@ -67,6 +67,24 @@ TEST(Executor, CnnMatchesInterpretAndEager) {
   EXPECT_LT(plan.arena_bytes, plan.unplanned_bytes);
 }
 
+// A chain of equal convolutions: the arena hands a dead input's slot to a
+// later input of the same shape. The convolution caches its inputs reordered
+// to oneDNN's layout by (storage, offset, version), so each arena value must
+// carry a version of its own or the later convolution reads the earlier
+// input's copy (see Note [Arena tensors] in src/graph/executor.cpp).
+TEST(Executor, ConvolutionChainReusingArenaSlots) {
+  manual_seed(2);
+  nn::Sequential net{nn::Conv2d(16, 16, 3, {.padding = 1}), nn::Conv2d(16, 16, 3, {.padding = 1}),
+                     nn::Conv2d(16, 16, 3, {.padding = 1}), nn::Conv2d(16, 16, 3, {.padding = 1}),
+                     nn::Conv2d(16, 16, 3, {.padding = 1})};
+  autograd::NoGradGuard no_grad;
+  const Tensor x = randn({2, 16, 8, 8});
+  Executor exe(jit::optimize(jit::trace(net, {x})));
+  const MemoryPlan& plan = exe.plan({x});
+  EXPECT_LT(plan.arena_bytes, plan.unplanned_bytes);  // slots are reused
+  for (int run = 0; run < 2; ++run) expect_identical(net(x), exe.run({x})[0]);
+}
+
 TEST(Executor, BroadcastingAndScalars) {
   const Tensor bias = randn({5});
   auto fn = [&](const TensorList& in) { return TensorList{relu((in[0] + bias) * in[1] - 0.5).exp()}; };
