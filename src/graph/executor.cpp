@@ -20,13 +20,8 @@ namespace ember::graph {
 // times 1024: values that occupy the same slot at different times are then
 // different (storage, offset, version) to the caches that key on that triple
 // (the convolution's reordered inputs, Note [Reordered copies] in
-// src/ops/cpu/conv.cpp), as tensors of their own would be.
-struct ArenaTensors {
-  explicit ArenaTensors(const std::vector<TensorImpl>& prepared) : impls(prepared), versions(prepared.size()) {}
-  std::vector<TensorImpl> impls;
-  std::vector<VersionCounter> versions;
-};
-
+// src/ops/cpu/conv.cpp), as tensors of their own would be. The counters are
+// a block of their own: in the TensorImpls' block they would keep it alive.
 struct Executor::Prepared {
   MemoryPlan plan;
   // Values computed into a parameter's tensor: {value, parameter} (see Note
@@ -152,14 +147,15 @@ TensorList Executor::run(const TensorList& inputs) {
     if (graph_.values[v].data.defined()) values[v] = graph_.values[v].data;  // parameters, constants
   for (const auto& [value, state] : prepared_plan.state_values) values[size_t(value)] = values[size_t(state)];
   // See Note [Arena tensors].
-  const auto block = std::make_shared<ArenaTensors>(prepared_plan.arena_impls);
-  for (size_t k = 0; k < block->impls.size(); ++k) {
-    TensorImpl& impl = block->impls[k];
+  const auto impls = std::make_shared<std::vector<TensorImpl>>(prepared_plan.arena_impls);
+  const auto versions = std::make_shared<std::vector<VersionCounter>>(impls->size());
+  for (size_t k = 0; k < impls->size(); ++k) {
+    TensorImpl& impl = (*impls)[k];
     const ValueId value = prepared_plan.arena_values[k];
     impl.storage = arena;
-    block->versions[k].version = uint32_t(value) << 10;
-    impl.version = std::shared_ptr<VersionCounter>(block, &block->versions[k]);
-    values[size_t(value)] = Tensor(std::shared_ptr<TensorImpl>(block, &impl));
+    (*versions)[k].version = uint32_t(value) << 10;
+    impl.version = std::shared_ptr<VersionCounter>(versions, &(*versions)[k]);
+    values[size_t(value)] = Tensor(std::shared_ptr<TensorImpl>(impls, &impl));
   }
   {
     // As in call(): kernels may use Tensor methods on inputs that require

@@ -85,6 +85,23 @@ TEST(Executor, ConvolutionChainReusingArenaSlots) {
   for (int run = 0; run < 2; ++run) expect_identical(net(x), exe.run({x})[0]);
 }
 
+// A run frees everything it allocated but its outputs: the arena goes back
+// to the caching allocator, and the next run takes it from there.
+TEST(Executor, RunsFreeTheirArena) {
+  manual_seed(3);
+  nn_test::Net net;
+  autograd::NoGradGuard no_grad;
+  const Tensor x = randn({4, 1, 28, 28});
+  Executor exe(jit::optimize(jit::trace<nn_test::Net>(net, {x})));
+  ASSERT_GT(exe.plan({x}).arena_bytes, 0);
+  exe.run({x});  // the first run caches the plan and the convolutions' primitives
+  const AllocatorStats before = cpu_allocator_stats();
+  for (int run = 0; run < 3; ++run) exe.run({x});
+  const AllocatorStats after = cpu_allocator_stats();
+  EXPECT_EQ(after.allocated_bytes, before.allocated_bytes);
+  EXPECT_EQ(after.system_allocations, before.system_allocations);
+}
+
 TEST(Executor, BroadcastingAndScalars) {
   const Tensor bias = randn({5});
   auto fn = [&](const TensorList& in) { return TensorList{relu((in[0] + bias) * in[1] - 0.5).exp()}; };
