@@ -146,10 +146,14 @@ void fused_conv2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, cons
 // with the unfused ops' results bit for bit (the same kernels on the same
 // values; a step whose operands broadcast computes at the block's shape).
 
-// Output elements per block. Measured on one thread (AVX-512, a shared
-// machine, medians of 40), float32 mul-add-relu over 1M elements: 2048:
-// 1.25-1.45 ms, 8192: 0.70-0.72 ms, 32768: 0.71-0.84 ms (unfused: 1.2 ms).
-constexpr int64_t kBlockElements = 8192;
+// Output elements per block: a float32 temporary is 256 KiB, so a few stay in
+// this CPU's 2 MiB L2 while each kernel call's fixed cost is spread over many
+// elements. Measured on one thread (AVX-512, medians of 20, 2026-12-06),
+// fused vs unfused graph, float32 relu(a * b + c) over 1M elements / relu's
+// backward where(y > 0, g, 0) over 1.6M: blocks of 8192: 895 vs 1093 us /
+// 990 vs 860 us (slower than unfused); 32768: 780 / 800; 65536: 770 / 750
+// (unfused 830); 131072: 918 / 745.
+constexpr int64_t kBlockElements = 65536;
 
 struct Step {
   const OpDef* op;

@@ -155,9 +155,9 @@ Tensor wrapped(double v) {
 
 TEST(FusedElementwise, ChainMatchesUnfusedOps) {
   manual_seed(3);
-  // One block, several blocks with a partial last one (the block is 8192
+  // One block, several blocks with a partial last one (the block is 65536
   // elements), a dimension split across blocks, 0-d and 1-element shapes.
-  const Shape shapes[] = {{7}, {3, 5000}, {70001}, {2, 3, 4099}, {5, 1, 1, 3000}, {}, {1}};
+  const Shape shapes[] = {{7}, {3, 50000}, {300001}, {2, 3, 70001}, {5, 1, 1, 30000}, {}, {1}};
   for (DType dt : {DType::f32, DType::f64})
     for (const Shape& s : shapes) {
       SCOPED_TRACE(shape_str(s) + " " + std::string(dtype_name(dt)));
@@ -185,8 +185,8 @@ TEST(FusedElementwise, BroadcastOperands) {
   for (DType dt : {DType::f32, DType::f64}) {
     SCOPED_TRACE(dtype_name(dt));
     // A bias per channel, a row, a column and a single element against [N, C, H, W].
-    const Tensor x = randn({3, 17, 21, 23}, dt), c = randn({17, 1, 1}, dt), row = randn({23}, dt),
-                 col = randn({3, 1, 21, 1}, dt), one = randn({1}, dt);
+    const Tensor x = randn({5, 17, 41, 23}, dt), c = randn({17, 1, 1}, dt), row = randn({23}, dt),
+                 col = randn({5, 1, 41, 1}, dt), one = randn({1}, dt);
     expect_identical(gelu(add(mul(add(x, c), row), col), "tanh"),
                      fused("t0 = add(x0, x1); t1 = mul(t0, x2); t2 = add(t1, x3); t3 = gelu(t2)", {x, c, row, col},
                            {{"t0.alpha", Scalar(1)}, {"t2.alpha", Scalar(1)}, {"t3.approximate", std::string("tanh")}}));
