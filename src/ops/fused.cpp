@@ -125,6 +125,69 @@ void fused_conv2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, cons
   apply_activation(a, y);
 }
 
+// ---- fused_conv2d_max_pool2d ----
+
+// Note [Convolution and pooling by batch chunks]
+// conv2d -> activation -> max_pool2d over a whole batch writes the
+// convolution's full output (and oneDNN a blocked copy of it) only for the
+// pooling to read it once and keep a quarter. The fused op runs both on a few
+// images at a time: the convolution's output for a chunk is a buffer of about
+// kConvChunkBytes that stays in L2 and is reused for the next chunk, so the
+// full-size output never exists. Images are independent, and each chunk runs
+// the unfused kernels (fused_conv2d's, then max_pool2d's), so the result is
+// theirs bit for bit.
+constexpr int64_t kConvChunkBytes = int64_t(1) << 20;
+
+// The pooling's attributes are the node's "pool_<name>" ones.
+Attrs pool_attrs_of(const Attrs& attrs) {
+  Attrs pool;
+  for (const char* name : {"kernel_size", "stride", "padding", "dilation", "ceil_mode"}) {
+    const std::string key = std::string("pool_") + name;
+    EMBER_CHECK(attrs.has(key), ValueError, "fused_conv2d_max_pool2d: missing attribute '", key, "'");
+    pool.set(name, attrs.get(key));
+  }
+  return pool;
+}
+
+std::vector<TensorMeta> infer_fused_conv2d_max_pool2d(const OpDef& op, std::span<const Tensor> in,
+                                                      const Attrs& attrs) {
+  const std::vector<TensorMeta> conv = infer_fused_conv2d(op, in, attrs);
+  static const OpDef& pool = op_named("max_pool2d");
+  return pool.infer(pool, std::array<Tensor, 1>{shape_only(conv[0])}, pool_attrs_of(attrs));
+}
+
+// Images [begin, begin + count) of a contiguous [N, ...] tensor.
+Tensor batch_slice(const Tensor& t, int64_t begin, int64_t count) {
+  Shape sizes = t.sizes();
+  sizes[0] = count;
+  return Tensor::from_storage(t.impl().storage, sizes, t.strides(), t.storage_offset() + begin * t.stride(0),
+                              t.dtype());
+}
+
+void fused_conv2d_max_pool2d_kernel(std::span<const Tensor> in, std::span<Tensor> out, const Attrs& attrs) {
+  static const OpDef& pool = op_named("max_pool2d");
+  const Attrs pool_attrs = pool_attrs_of(attrs);
+  const Tensor x = in[0].contiguous();
+  Tensor& y = out[0];
+  EMBER_INTERNAL_ASSERT(y.is_contiguous(), "fused_conv2d_max_pool2d: a non-contiguous output");
+  const int64_t batch = x.size(0);
+  if (batch == 0) return;
+  const TensorMeta conv = infer_fused_conv2d(fused_conv2d_max_pool2d_op, in, attrs)[0];
+  const int64_t image_bytes = shape_numel(conv.sizes) / batch * int64_t(itemsize(conv.dtype));
+  const int64_t chunk = std::clamp<int64_t>(kConvChunkBytes / std::max<int64_t>(image_bytes, 1), 1, batch);
+  Shape chunk_sizes = conv.sizes;
+  chunk_sizes[0] = chunk;
+  const Tensor buffer = Tensor::empty(chunk_sizes, conv.dtype);
+  for (int64_t begin = 0; begin < batch; begin += chunk) {
+    const int64_t count = std::min(chunk, batch - begin);
+    const Tensor conv_in[3] = {batch_slice(x, begin, count), in[1], in[2]};
+    Tensor conv_out[1] = {batch_slice(buffer, 0, count)};
+    fused_conv2d_kernel(conv_in, conv_out, attrs);
+    Tensor pooled[1] = {batch_slice(y, begin, count)};
+    pool.cpu(std::span<const Tensor>(conv_out, 1), std::span<Tensor>(pooled, 1), pool_attrs);
+  }
+}
+
 // ---- fused_elementwise ----
 
 // Note [fused_elementwise programs]
@@ -447,7 +510,14 @@ const OpDef fused_elementwise_op{.name = "fused_elementwise", .inputs = {"inputs
                                  .nondifferentiable = kFusedDerivative, .not_exportable = kFusedExport,
                                  .reference = "fused_elementwise"};
 
-static const OpDef* const kFusedOps[] = {&fused_linear_op, &fused_conv2d_op, &fused_elementwise_op};
+const OpDef fused_conv2d_max_pool2d_op{.name = "fused_conv2d_max_pool2d", .inputs = {"input", "weight", "bias"},
+                                       .infer = infer_fused_conv2d_max_pool2d,
+                                       .cpu = fused_conv2d_max_pool2d_kernel,
+                                       .nondifferentiable = kFusedDerivative, .not_exportable = kFusedExport,
+                                       .reference = "fused_conv2d_max_pool2d"};
+
+static const OpDef* const kFusedOps[] = {&fused_linear_op, &fused_conv2d_op, &fused_conv2d_max_pool2d_op,
+                                         &fused_elementwise_op};
 std::span<const OpDef* const> fused_ops() { return kFusedOps; }
 
 }  // namespace ember

@@ -6,6 +6,10 @@
 //   fused_conv2d(input, weight, bias) {stride, padding, dilation, groups, activation}
 //       activation(linear(...)) / activation(conv2d(...)), activation one of
 //       kActivationNames ("none" applies nothing).
+//   fused_conv2d_max_pool2d(input, weight, bias) {fused_conv2d's, pool_kernel_size,
+//       pool_stride, pool_padding, pool_dilation, pool_ceil_mode}
+//       max_pool2d(fused_conv2d(...)), a few images at a time (Note [Convolution
+//       and pooling by batch chunks] in fused.cpp).
 //   fused_elementwise(x0, x1, ...) {program, t<k>.<attr>...}
 //       a chain of elementwise ops run over cache-sized blocks of the output.
 //       See Note [fused_elementwise programs] in fused.cpp.
@@ -16,7 +20,7 @@
 
 namespace ember {
 
-extern const OpDef fused_linear_op, fused_conv2d_op, fused_elementwise_op;
+extern const OpDef fused_linear_op, fused_conv2d_op, fused_conv2d_max_pool2d_op, fused_elementwise_op;
 
 namespace detail {
 

@@ -177,6 +177,43 @@ TEST(FuseEpilogues, ConvBiasAddAndActivation) {
   }
 }
 
+// Inference pooling after a convolution joins it (fused_conv2d_max_pool2d);
+// a pooling whose indices a backward pass reads, or whose input is read
+// elsewhere, does not.
+TEST(FuseEpilogues, ConvActivationMaxPool) {
+  const Attrs pool{{"kernel_size", Shape{2, 2}}, {"stride", Shape{2, 2}}, {"padding", Shape{0, 0}},
+                   {"ceil_mode", false},         {"dilation", Shape{1, 1}}};
+  Graph g;
+  const ValueId x = g.add_input("x", {{3, 2, 10, 10}, DType::f32});
+  const ValueId w = g.add_parameter("w", random({4, 2, 3, 3}, 1)), b = g.add_parameter("b", random({4}, 2));
+  const ValueId y = add_node(g, "relu", {add_node(g, "conv2d", {x, w, b}, conv_attrs(1))});
+  g.outputs = {add_node(g, "max_pool2d", {y}, pool)};
+  const Graph after = after_pass(g, passes::fuse_epilogues);
+  EXPECT_EQ(op_names(after), Names({"fused_conv2d_max_pool2d"}));
+  EXPECT_EQ(after.nodes[0].attrs.s("activation"), "relu");
+  EXPECT_EQ(after.nodes[0].attrs.ints("pool_kernel_size"), (Shape{2, 2}));
+  const Tensor input = random({3, 2, 10, 10}, 9);
+  // oneDNN's relu post-op against Ember's relu: both exact.
+  expect_identical(interpret(g, {input}), interpret(after, {input}));
+
+  Graph training;
+  const ValueId xt = training.add_input("x", {{3, 2, 10, 10}, DType::f32});
+  const ValueId yt = add_node(training, "conv2d",
+                              {xt, training.add_parameter("w", random({4, 2, 3, 3}, 1)), kNoValue}, conv_attrs(1));
+  const auto pooled = training.add_node(testing::op("max_pool2d_with_indices"), {yt}, pool);
+  training.outputs = {pooled[0], pooled[1]};
+  EXPECT_EQ(op_names(after_pass(training, passes::fuse_epilogues)), Names({"conv2d", "max_pool2d_with_indices"}));
+
+  Graph shared;
+  const ValueId xs = shared.add_input("x", {{3, 2, 10, 10}, DType::f32});
+  const ValueId ys = add_node(shared, "relu", {add_node(shared, "conv2d",
+                                                        {xs, shared.add_parameter("w", random({4, 2, 3, 3}, 1)),
+                                                         kNoValue},
+                                                        conv_attrs(1))});
+  shared.outputs = {add_node(shared, "max_pool2d", {ys}, pool), ys};
+  EXPECT_EQ(op_names(after_pass(shared, passes::fuse_epilogues)), Names({"fused_conv2d", "max_pool2d"}));
+}
+
 TEST(FuseEpilogues, AddmmOfTransposedWeight) {
   Graph g;
   const ValueId x = g.add_input("x", {{3, 5}, DType::f32});

@@ -139,6 +139,61 @@ TEST(FusedActivation, Errors) {
                            {"fused_conv2d", "got 2 inputs"});
 }
 
+// ---- fused_conv2d_max_pool2d ----
+
+Attrs conv_pool_attrs(const std::string& activation, int64_t kernel, int64_t stride, int64_t padding, bool ceil) {
+  Attrs attrs = conv_attrs(1, 1, 1);
+  attrs.set("activation", activation);
+  attrs.set("pool_kernel_size", Shape{kernel, kernel});
+  attrs.set("pool_stride", Shape{stride, stride});
+  attrs.set("pool_padding", Shape{padding, padding});
+  attrs.set("pool_dilation", Shape{1, 1});
+  attrs.set("pool_ceil_mode", ceil);
+  return attrs;
+}
+
+// Chunk by chunk (Note [Convolution and pooling by batch chunks]) the result
+// is fused_conv2d's and then max_pool2d's over the whole batch, bit for bit:
+// one image and batches cut into several chunks with a partial last one (a
+// 16x40x40 float32 output is 100 KiB per image, 10 images per chunk).
+TEST(FusedConv2dMaxPool2d, MatchesFusedConv2dThenMaxPool2d) {
+  manual_seed(8);
+  const Tensor w = randn({16, 3, 3, 3}), b = randn({16});
+  for (const int64_t batch : {1, 10, 37})
+    for (const std::string activation : {"relu", "none"})
+      for (const bool ceil : {false, true}) {
+        SCOPED_TRACE("batch " + std::to_string(batch) + " " + activation + (ceil ? " ceil" : ""));
+        const Tensor x = randn({batch, 3, 40, 40});
+        const Attrs attrs = conv_pool_attrs(activation, 3, 2, 1, ceil);
+        Attrs conv = conv_attrs(1, 1, 1);
+        conv.set("activation", activation);
+        const Tensor expected = max_pool2d(call(fused_conv2d_op, {x, w, b}, conv)[0],
+                                           {.kernel_size = 3, .stride = 2, .padding = 1, .ceil_mode = ceil});
+        expect_identical(expected, call(fused_conv2d_max_pool2d_op, {x, w, b}, attrs)[0]);
+      }
+  // A non-contiguous input, no bias.
+  const Tensor xt = randn({6, 40, 40, 3}).permute({0, 3, 1, 2});
+  const Attrs attrs = conv_pool_attrs("relu", 2, 2, 0, false);
+  Attrs conv = conv_attrs(1, 1, 1);
+  conv.set("activation", std::string("relu"));
+  expect_identical(max_pool2d(call(fused_conv2d_op, {xt, w, Tensor()}, conv)[0], Int2(2)),
+                            call(fused_conv2d_max_pool2d_op, {xt, w, Tensor()}, attrs)[0]);
+}
+
+TEST(FusedConv2dMaxPool2d, Errors) {
+  const Tensor x = randn({1, 3, 8, 8}), w = randn({4, 3, 3, 3});
+  Attrs attrs = conv_pool_attrs("relu", 2, 2, 0, false);
+  Attrs missing = conv_attrs(1, 1, 1);
+  for (const auto& [name, value] : attrs.items())
+    if (name != "pool_stride") missing.set(name, value);
+  expect_error<ValueError>([&] { call(fused_conv2d_max_pool2d_op, {x, w, Tensor()}, missing); },
+                           {"fused_conv2d_max_pool2d", "missing attribute 'pool_stride'"});
+  Attrs too_big = conv_pool_attrs("relu", 9, 1, 0, false);  // a 9x9 window over the 8x8 output
+  expect_error<ShapeError>([&] { call(fused_conv2d_max_pool2d_op, {x, w, Tensor()}, too_big); }, {"max_pool2d"});
+  expect_error<ShapeError>([&] { call(fused_conv2d_max_pool2d_op, {randn({1, 2, 8, 8}), w, Tensor()}, attrs); },
+                           {"conv2d", "channels"});
+}
+
 // ---- fused_elementwise ----
 
 Tensor fused(const std::string& program, const TensorList& in, Attrs attrs = {}) {

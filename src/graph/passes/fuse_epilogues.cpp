@@ -5,6 +5,7 @@
 //
 //   conv2d(x, w, None) -> add(., b[1, O, 1, 1]) -> relu   =>  fused_conv2d(x, w, view(b, [O])) {activation=relu}
 //   linear(x, w, b) -> gelu                               =>  fused_linear(x, w, b) {activation=gelu}
+//   conv2d(x, w, b) -> relu -> max_pool2d                 =>  fused_conv2d_max_pool2d(x, w, b) {activation=relu, pool_...}
 //   addmm(b[O], x, permute(w, [1, 0])) -> silu            =>  fused_linear(x, w, b) {activation=silu}
 //
 // Each replaced intermediate must have no reader but the next node of the
@@ -104,14 +105,26 @@ void fuse_epilogues(Graph& graph) {
       absorbed.push_back(size_t(reader[size_t(out)]));
       out = after->outputs[0];
     }
+    // A convolution's max-pooling joins too: see Note [Convolution and
+    // pooling by batch chunks] in src/ops/fused.cpp.
+    const Node* pool = conv ? next(out) : nullptr;
+    if (pool != nullptr && pool->op->name != "max_pool2d") pool = nullptr;
+    if (pool != nullptr) {
+      absorbed.push_back(size_t(reader[size_t(out)]));
+      out = pool->outputs[0];
+    }
     if (absorbed.empty()) continue;
     Node fused;
     fused.inputs = std::move(inputs);
     fused.outputs = {out};
-    fused.op = conv ? &fused_conv2d_op : &fused_linear_op;
+    fused.op = !conv ? &fused_linear_op : pool != nullptr ? &fused_conv2d_max_pool2d_op : &fused_conv2d_op;
     if (conv)
       for (const auto& [name, value] : product.attrs.items()) fused.attrs.set(name, value);
     fused.attrs.set("activation", activation);
+    if (pool != nullptr) {
+      for (const auto& [name, value] : pool->attrs.items()) fused.attrs.set("pool_" + name, value);
+      if (!fused.attrs.has("pool_dilation")) fused.attrs.set("pool_dilation", Shape{1, 1});
+    }
     removed[n] = true;
     for (size_t a = 0; a + 1 < absorbed.size(); ++a) removed[absorbed[a]] = true;
     auto& before = inserted[absorbed.back()];
