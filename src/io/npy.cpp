@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "ember/io/checkpoint.h"  // write_file_atomic
+#include "read_file.h"
 
 namespace ember::io {
 namespace {
@@ -218,14 +219,7 @@ Tensor parse_npy(std::span<const uint8_t> bytes, std::string_view source) {
 void save_npy(const std::string& path, const Tensor& tensor) { write_file_atomic(path, to_npy_bytes(tensor)); }
 
 Tensor load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  EMBER_CHECK(in.good(), FormatError, path, ": cannot open for reading");
-  const std::streamoff size = in.tellg();
-  EMBER_CHECK(size >= 0, FormatError, path, ": cannot read its size (a directory?)");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
-  EMBER_CHECK(in.gcount() == std::streamsize(bytes.size()), FormatError, path, ": read failed");
+  const std::vector<uint8_t> bytes = detail::read_file(path);
   return parse_npy(bytes, path);
 }
 

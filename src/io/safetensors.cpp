@@ -5,6 +5,7 @@
 #include "ember/io/safetensors.h"
 
 #include "ember/io/checkpoint.h"  // write_file_atomic
+#include "read_file.h"
 
 #include <algorithm>
 #include <cstring>
@@ -192,14 +193,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
 }
 
 SafetensorsContents load_safetensors_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  EMBER_CHECK(in.good(), FormatError, path, ": cannot open for reading");
-  const std::streamoff size = in.tellg();
-  EMBER_CHECK(size >= 0, FormatError, path, ": cannot read its size (a directory?)");
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(bytes.size()));
-  EMBER_CHECK(in.gcount() == std::streamsize(bytes.size()), FormatError, path, ": read failed");
+  const std::vector<uint8_t> bytes = detail::read_file(path);
   return parse_safetensors(bytes, path);
 }
 

@@ -1,12 +1,17 @@
 #pragma once
-// Shared by the CLI's tests: a scratch directory and a tiny Fashion-MNIST
-// look-alike in IDX format, so training runs take a fraction of a second.
+// Shared by the CLI's tests: a scratch directory, running the `ember` binary,
+// and a tiny Fashion-MNIST look-alike in IDX format, so training runs take a
+// fraction of a second.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 #include "support/temp_dir.h"
@@ -16,6 +21,26 @@ namespace ember::tools_test {
 namespace fs = std::filesystem;
 
 using ember::testing::TempDir;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+// Runs `ember ARGS` (EMBER_CLI_PATH) with its output captured in `dir`.
+inline Result run_ember(const TempDir& dir, const std::string& args) {
+  const std::string log = dir / "output.txt";
+  const std::string command = std::string(EMBER_CLI_PATH) + " " + args + " > " + log + " 2>&1";
+  const int status = std::system(command.c_str());
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+inline int lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
 
 inline void write_idx(const fs::path& file, uint8_t ndim, const std::vector<uint32_t>& dims,
                       const std::vector<uint8_t>& values) {

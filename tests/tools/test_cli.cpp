@@ -14,25 +14,11 @@
 namespace {
 
 using ember::tools_test::TempDir;
+using ember::tools_test::contains;
+using ember::tools_test::lines;
+using ember::tools_test::Result;
+using ember::tools_test::run_ember;
 
-struct Result {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Result run_ember(const TempDir& dir, const std::string& args) {
-  const std::string log = dir / "output.txt";
-  const std::string command = std::string(EMBER_CLI_PATH) + " " + args + " > " + log + " 2>&1";
-  const int status = std::system(command.c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-int lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
 
 class Cli : public ::testing::Test {
  protected:
