@@ -3,23 +3,12 @@
 #include <gtest/gtest.h>
 
 #include "ember/ember.h"
-#include <cstring>
+#include "graph/graph_testing.h"
 
 namespace ember::graph {
 namespace {
 
-// TODO(lead): switch to graph/graph_testing.h once it settles.
-void expect_identical(const Tensor& a, const Tensor& b) {
-  ASSERT_EQ(a.dtype(), b.dtype());
-  ASSERT_EQ(shape_str(a.sizes()), shape_str(b.sizes()));
-  const Tensor ca = a.contiguous(), cb = b.contiguous();
-  EXPECT_EQ(std::memcmp(ca.raw_data(), cb.raw_data(), size_t(ca.numel()) * itemsize(ca.dtype())), 0)
-      << "expected " << a << "\ngot " << b;
-}
-void expect_identical(const TensorList& a, const TensorList& b) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) expect_identical(a[i], b[i]);
-}
+using testing::expect_identical;
 
 TensorList double_it(const TensorList& v) { return {v[0] * 2}; }
 TensorList negate(const TensorList& v) { return {-v[0]}; }

@@ -74,12 +74,7 @@ void fold_batch_norm(Graph& graph) {
     producer.outputs[0] = bn.outputs[0];
     removed[n] = true;
   }
-  std::vector<Node> kept;
-  kept.reserve(graph.nodes.size());
-  for (size_t n = 0; n < graph.nodes.size(); ++n)
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  graph.nodes = std::move(kept);
-  graph.compact();
+  detail::remove_nodes(graph, removed);
 }
 
 }  // namespace ember::graph::passes

@@ -86,12 +86,7 @@ void fuse_elementwise(Graph& graph) {
     removed[last] = false;
     graph.nodes[last] = fused_node(graph, group);
   }
-  std::vector<Node> kept;
-  kept.reserve(graph.nodes.size());
-  for (size_t n = 0; n < graph.nodes.size(); ++n)
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  graph.nodes = std::move(kept);
-  graph.compact();
+  detail::remove_nodes(graph, removed);
 }
 
 }  // namespace ember::graph::passes

@@ -26,6 +26,15 @@ bool is_pure(const Node& node) {
          !draws_random_numbers(*node.op);
 }
 
+void remove_nodes(Graph& graph, const std::vector<bool>& removed) {
+  std::vector<Node> kept;
+  kept.reserve(graph.nodes.size());
+  for (size_t n = 0; n < graph.nodes.size(); ++n)
+    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
+  graph.nodes = std::move(kept);
+  graph.compact();
+}
+
 bool same_meta(const Value& a, const Value& b) {
   return a.meta.sizes == b.meta.sizes && a.meta.dtype == b.meta.dtype && a.meta.device == b.meta.device &&
          a.dims == b.dims;

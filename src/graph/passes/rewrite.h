@@ -23,6 +23,10 @@ bool has_side_effects(const Node& node);
 // numbers): what folding and rewriting need.
 bool is_pure(const Node& node);
 
+// Drops the nodes marked removed (a pass's rewrites leave them behind) and
+// compacts the graph.
+void remove_nodes(Graph& graph, const std::vector<bool>& removed);
+
 // Equal shape (static and dynamic), dtype and device.
 bool same_meta(const Value& a, const Value& b);
 
