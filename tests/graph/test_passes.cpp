@@ -409,6 +409,92 @@ const OpDef bernoulli_op{
     .cpu = [](std::span<const Tensor> in, std::span<Tensor> out, const Attrs&) { out[0].copy_(bernoulli(in[0])); },
     .nondifferentiable = "random draws", .not_exportable = "test only"};
 
+// ---------------------------------------------------------------- mask_pooled_gradients
+
+// relu -> max_pool2d's backward, as autograd records it: the pooled gradient
+// scattered to the input's size, then relu's mask where(y > 0, ., 0).
+struct PoolReluBackward {
+  Graph g;
+  ValueId y, pooled, indices, grad, zero, scattered, positive;
+};
+
+PoolReluBackward pool_relu_backward(Shape kernel, Shape stride) {
+  PoolReluBackward b;
+  Graph& g = b.g;
+  b.y = add_node(g, "relu", {g.add_input("x", {{2, 3, 9, 8}, DType::f32})});
+  const Attrs pool{{"kernel_size", kernel}, {"stride", stride}, {"padding", Shape{0, 0}},
+                   {"ceil_mode", false},    {"dilation", Shape{1, 1}}};
+  const auto pooled = g.add_node(testing::op("max_pool2d_with_indices"), {b.y}, pool);
+  b.pooled = pooled[0];
+  b.indices = pooled[1];
+  b.grad = g.add_input("grad", g.value(b.pooled).meta);
+  Attrs scatter = pool;
+  scatter.set("input_size", Shape{2, 3, 9, 8});
+  b.scattered = add_node(g, "max_pool2d_backward", {b.grad, b.indices}, scatter);
+  b.zero = g.add_constant(wrapped(0));
+  b.positive = add_node(g, "gt", {b.y, b.zero});
+  return b;
+}
+
+TEST(MaskPooledGradients, MasksBeforeTheScatter) {
+  // 2x2 windows, and overlapping 3x3 windows with stride 2 (several windows
+  // may pick one input: their gradients add up).
+  for (const auto& [kernel, stride] : {std::pair{Shape{2, 2}, Shape{2, 2}}, std::pair{Shape{3, 3}, Shape{2, 2}}}) {
+    SCOPED_TRACE(shape_str(kernel));
+    PoolReluBackward b = pool_relu_backward(kernel, stride);
+    b.g.outputs = {add_node(b.g, "where", {b.positive, b.scattered, b.zero})};
+    Tensor x = random({2, 3, 9, 8}, 1);
+    x.index({0, 0}).fill_(-1.0);  // whole windows of zeros after relu
+    const Tensor grad = random(b.g.value(b.grad).meta.sizes, 2);
+    const Graph after = run_pass(b.g, passes::mask_pooled_gradients, {x, grad});
+    EXPECT_EQ(op_names(after), (Names{"relu", "max_pool2d_with_indices", "gt", "where", "max_pool2d_backward"}));
+    EXPECT_EQ(after.value(after.nodes[3].outputs[0]).meta.sizes, b.g.value(b.grad).meta.sizes);  // the pooled size
+  }
+}
+
+TEST(MaskPooledGradients, LeavesOtherPatterns) {
+  // The scattered gradient read elsewhere, a mask other than > 0, an else
+  // branch other than 0, a mask of another tensor than the pool's input.
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE(variant);
+    PoolReluBackward b = pool_relu_backward({2, 2}, {2, 2});
+    Graph& g = b.g;
+    ValueId condition = b.positive, otherwise = b.zero;
+    if (variant == 1) condition = add_node(g, "gt", {b.y, g.add_constant(wrapped(0.5))});
+    if (variant == 2) otherwise = g.add_constant(wrapped(1.0));
+    if (variant == 3) condition = add_node(g, "gt", {add_node(g, "neg", {b.y}), b.zero});
+    g.outputs = {add_node(g, "where", {condition, b.scattered, otherwise})};
+    if (variant == 0) g.outputs.push_back(b.scattered);
+    const Tensor x = random({2, 3, 9, 8}, 1), grad = random(g.value(b.grad).meta.sizes, 2);
+    const Graph after = run_pass(g, passes::mask_pooled_gradients, {x, grad});
+    EXPECT_EQ(op_names(after), op_names(g));
+  }
+}
+
+// A traced CNN training step: both relu -> max_pool2d pairs are rewritten and
+// the step still trains exactly as eager (tests/graph/test_training.cpp).
+TEST(MaskPooledGradients, TracedCnnBackward) {
+  manual_seed(3);
+  nn::Sequential net{nn::Conv2d(1, 4, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2),
+                     nn::Conv2d(4, 8, 3, {.padding = 1}), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(),
+                     nn::Linear(8 * 7 * 7, 10)};
+  const Tensor x = randn({4, 1, 28, 28});
+  const Graph g = jit::trace(
+      [&](const TensorList& in) {
+        const TensorList params = net.parameters();
+        return autograd::grad({net(in[0]).sum()}, params);
+      },
+      {x});
+  const Graph after = run_pass(g, passes::mask_pooled_gradients, {x});
+  const Names names = op_names(after);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "where"), 2) << print(after);
+  std::vector<int64_t> mask_heights;  // at the pooled sizes: 14 and 7, not 28 and 14
+  for (const Node& node : after.nodes)
+    if (node.op->name == "where") mask_heights.push_back(after.value(node.outputs[0]).meta.sizes[2]);
+  std::sort(mask_heights.begin(), mask_heights.end());
+  EXPECT_EQ(mask_heights, (std::vector<int64_t>{7, 14}));
+}
+
 TEST(RandomOps, AreNeverMergedFoldedOrRemoved) {
   Graph g;
   const ValueId x = g.add_input("x", {{64}, DType::f32});

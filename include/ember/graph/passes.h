@@ -22,6 +22,9 @@ void fold_constants(Graph& graph, bool parameters_too);
 // x*1, x+0, x-0, x/1, transpose of a transpose, view/reshape chains, no-op
 // views and casts, ...: identities that hold in every dtype and shape.
 void simplify_algebra(Graph& graph);
+// Training: relu's gradient mask applied to max-pooling's gradient before the
+// scatter, at the pooled size (exact; see src/graph/passes/mask_pooled_gradients.cpp).
+void mask_pooled_gradients(Graph& graph);
 // Inference: batch_norm(eval) after conv2d/linear folded into their weights.
 void fold_batch_norm(Graph& graph);
 // conv2d/linear/addmm followed by bias add and an activation (relu, gelu,

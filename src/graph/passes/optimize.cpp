@@ -12,6 +12,7 @@ Graph optimize(Graph graph, const OptimizeOptions& options) {
   passes::fold_constants(graph, freeze);
   passes::eliminate_common_subexpressions(graph);
   passes::eliminate_dead_code(graph);
+  passes::mask_pooled_gradients(graph);
   if (freeze) passes::fold_batch_norm(graph);
   if (options.fuse) {
     passes::fuse_epilogues(graph);

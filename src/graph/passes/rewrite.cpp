@@ -26,6 +26,11 @@ bool is_pure(const Node& node) {
          !draws_random_numbers(*node.op);
 }
 
+bool filled_with(const Graph& graph, ValueId id, double x) {
+  const Value& v = graph.value(id);
+  return v.kind == ValueKind::constant && (v.data == Scalar(x)).all().item<bool>();
+}
+
 void remove_nodes(Graph& graph, const std::vector<bool>& removed) {
   std::vector<Node> kept;
   kept.reserve(graph.nodes.size());

@@ -27,6 +27,9 @@ bool is_pure(const Node& node);
 // compacts the graph.
 void remove_nodes(Graph& graph, const std::vector<bool>& removed);
 
+// True when `id` is a constant whose every element equals `x`.
+bool filled_with(const Graph& graph, ValueId id, double x);
+
 // Equal shape (static and dynamic), dtype and device.
 bool same_meta(const Value& a, const Value& b);
 

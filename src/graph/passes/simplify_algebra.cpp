@@ -27,12 +27,6 @@
 namespace ember::graph::passes {
 namespace {
 
-// True when `id` is a constant whose every element equals `x`.
-bool filled_with(const Graph& graph, ValueId id, double x) {
-  const Value& v = graph.value(id);
-  return v.kind == ValueKind::constant && (v.data == Scalar(x)).all().item<bool>();
-}
-
 // add/sub with a zero operand: alpha * 0 is zero unless alpha is inf or nan.
 bool finite_alpha(const Node& node) {
   const Scalar& alpha = node.attrs.scalar("alpha");
@@ -44,17 +38,17 @@ ValueId kernel_identity(const Graph& graph, const Node& node) {
   const std::string_view op = node.op->name;
   const auto& in = node.inputs;
   if (op == "mul") {
-    if (filled_with(graph, in[1], 1)) return in[0];
-    if (filled_with(graph, in[0], 1)) return in[1];
+    if (detail::filled_with(graph, in[1], 1)) return in[0];
+    if (detail::filled_with(graph, in[0], 1)) return in[1];
   } else if (op == "add") {
-    if (filled_with(graph, in[1], 0) && finite_alpha(node)) return in[0];
-    if (filled_with(graph, in[0], 0) && node.attrs.scalar("alpha").to_double() == 1) return in[1];
+    if (detail::filled_with(graph, in[1], 0) && finite_alpha(node)) return in[0];
+    if (detail::filled_with(graph, in[0], 0) && node.attrs.scalar("alpha").to_double() == 1) return in[1];
   } else if (op == "sub") {
-    if (filled_with(graph, in[1], 0) && finite_alpha(node)) return in[0];
+    if (detail::filled_with(graph, in[1], 0) && finite_alpha(node)) return in[0];
   } else if (op == "div") {
     // floor(x / 1) is x only for integers (the result dtype says which).
     const bool rounds = !node.attrs.s("rounding_mode").empty();
-    if (filled_with(graph, in[1], 1) && (!rounds || !is_floating(graph.value(node.outputs[0]).meta.dtype)))
+    if (detail::filled_with(graph, in[1], 1) && (!rounds || !is_floating(graph.value(node.outputs[0]).meta.dtype)))
       return in[0];
   } else if (op == "to" || op == "clone") {
     return in[0];  // same_meta rejects a cast that changes the dtype
