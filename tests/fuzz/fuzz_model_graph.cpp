@@ -26,6 +26,8 @@ const ember::io::TensorMap& seed_tensors() {
       {"two", ember::scalar_tensor(2.0, ember::DType::f64)},
       {"ten", ember::scalar_tensor(int64_t(10))},
       {"one", ember::scalar_tensor(int64_t(1))},
+      {"conv.weight", ember::ones({3, 2, 3, 3})},
+      {"conv.bias", ember::zeros({3})},
   };
   return tensors;
 }

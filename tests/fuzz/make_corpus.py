@@ -108,6 +108,19 @@ write_model("while_loop", graph(
               [node("add", [0, 1], [2], [["alpha", "scalar_int", 1]])], inputs=[0], outputs=[2])])],
     inputs=[0], outputs=[1]), {"ten": np.array(10), "one": np.array(1)})
 
+# A convolution, its ReLU and its 2x2 max-pooling as graph mode fuses them.
+write_model("conv_pool", graph(
+    [value("input", "float32", [1, 2, 6, 6], name="x"),
+     value("parameter", "float32", [3, 2, 3, 3], name="conv.weight", tensor="conv.weight"),
+     value("parameter", "float32", [3], name="conv.bias", tensor="conv.bias"),
+     value("node", "float32", [1, 3, 3, 3])],
+    [node("fused_conv2d_max_pool2d", [0, 1, 2], [3],
+          [["stride", "ints", [1, 1]], ["padding", "ints", [1, 1]], ["dilation", "ints", [1, 1]],
+           ["groups", "int", 1], ["activation", "string", "relu"], ["pool_kernel_size", "ints", [2, 2]],
+           ["pool_stride", "ints", [2, 2]], ["pool_padding", "ints", [0, 0]], ["pool_ceil_mode", "bool", False],
+           ["pool_dilation", "ints", [1, 1]]])],
+    inputs=[0], outputs=[3]), {"conv.weight": np.ones((3, 2, 3, 3), np.float32), "conv.bias": np.zeros(3, np.float32)})
+
 # fuzz_model_graph takes the graph JSON alone (the tensors are its own).
 graphs = pathlib.Path(__file__).parent / "corpus" / "fuzz_model_graph"
 graphs.mkdir(parents=True, exist_ok=True)

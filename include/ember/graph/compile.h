@@ -13,6 +13,10 @@
 // re-created); its second call traces (running eagerly while recording) and
 // optimizes; later calls run the graph. At most `cache_limit` signatures are
 // compiled; beyond that, calls run eagerly.
+//
+// A CompiledFunction is not safe to call from several threads at once (its
+// cache changes on misses, and a training step updates shared state anyway);
+// graph::Executor::run is, for serving one graph from several threads.
 #include <map>
 #include <memory>
 
