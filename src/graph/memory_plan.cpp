@@ -85,6 +85,50 @@ class ArenaLayout {
 
 bool is_view(const Node& node) { return node.op->view != nullptr && !detail::is_control_flow(node); }
 
+// Note [Two placements]
+// Placing buffers in execution order into the free space (best fit) is
+// simple but fragments the arena when a large buffer that lives long is
+// placed after small short-lived ones. The plan is therefore made twice, the
+// second time with the buffers (an in-place chain is one buffer, alive from
+// its first value's node to its last value's last use) placed largest first,
+// each at the smallest gap between the buffers already placed whose lifetimes
+// overlap its own (TFLite's greedy-by-size planner), and the smaller arena
+// wins. Both keep buffers alive at the same node apart, so either is valid.
+struct Buffer {
+  int32_t first = 0, last = 0;  // nodes: where it is written, where it is last read
+  int64_t bytes = 0;
+};
+
+std::vector<int64_t> place_largest_first(const std::vector<Buffer>& buffers) {
+  std::vector<size_t> order(buffers.size());
+  for (size_t b = 0; b < order.size(); ++b) order[b] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
+  std::vector<int64_t> offset(buffers.size(), -1);
+  std::vector<size_t> placed;
+  std::vector<std::pair<int64_t, int64_t>> taken;  // [begin, end) of the overlapping placed buffers
+  for (size_t b : order) {
+    const Buffer& buffer = buffers[b];
+    taken.clear();
+    for (size_t p : placed)
+      if (buffers[p].first <= buffer.last && buffer.first <= buffers[p].last && buffers[p].bytes > 0)
+        taken.emplace_back(offset[p], offset[p] + buffers[p].bytes);
+    std::sort(taken.begin(), taken.end());
+    int64_t best = -1, best_gap = 0, end = 0;
+    for (const auto& [begin, stop] : taken) {
+      const int64_t gap = begin - end;
+      if (gap >= buffer.bytes && (best < 0 || gap < best_gap)) {
+        best = end;
+        best_gap = gap;
+      }
+      end = std::max(end, stop);
+    }
+    offset[b] = best >= 0 ? best : end;
+    placed.push_back(b);
+  }
+  return offset;
+}
+
 // Note [State updates in place]
 // A training step's graph ends with copy_into updates: the optimizer's
 // update node computes the new weights and state buffers, and the run copies
@@ -231,6 +275,35 @@ MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
       if (!handed_on[size_t(v)]) layout.release(plan.offset[size_t(v)], round_up(bytes[size_t(v)]));
   }
   plan.arena_bytes = layout.size();
+
+  // See Note [Two placements]: the same buffers, largest first.
+  std::vector<int32_t> defined_at(num_values, -1);
+  for (int32_t i = 0; i < num_nodes; ++i)
+    for (ValueId out : graph.nodes[size_t(i)].outputs) defined_at[size_t(out)] = i;
+  std::vector<ValueId> owner(num_values, kNoValue);  // the first value of its in-place chain
+  std::vector<Buffer> buffers;
+  std::vector<int32_t> buffer_of(num_values, -1);
+  for (size_t v = 0; v < num_values; ++v) {  // values in definition order: a chain's owner comes first
+    if (plan.offset[v] < 0) continue;
+    const ValueId from = plan.in_place_of[v];
+    if (from == kNoValue) {
+      buffer_of[v] = int32_t(buffers.size());
+      buffers.push_back({defined_at[v], last_use[v], round_up(bytes[v])});
+    } else {
+      buffer_of[v] = buffer_of[size_t(from)];
+      Buffer& b = buffers[size_t(buffer_of[v])];
+      b.last = std::max(b.last, last_use[v]);
+    }
+  }
+  const std::vector<int64_t> offsets = place_largest_first(buffers);
+  int64_t largest_first_bytes = 0;
+  for (size_t b = 0; b < buffers.size(); ++b)
+    largest_first_bytes = std::max(largest_first_bytes, offsets[b] + buffers[b].bytes);
+  if (largest_first_bytes < plan.arena_bytes) {
+    plan.arena_bytes = largest_first_bytes;
+    for (size_t v = 0; v < num_values; ++v)
+      if (buffer_of[v] >= 0) plan.offset[v] = offsets[size_t(buffer_of[v])];
+  }
   return plan;
 }
 

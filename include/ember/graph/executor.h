@@ -10,14 +10,15 @@
 // Note [Memory planning]
 // Each kernel output that is not a view and does not outlive the run (a
 // graph output, an assigned gradient, or what a view of one is taken from)
-// gets a 64-byte aligned slot in one arena; slots are assigned in execution order, reusing the space of
-// values whose last use (through any view of them) has passed (greedy
-// best-fit by size). Elementwise ops whose input dies at that node write in
-// place. A value that a state update copies into a parameter is computed in
-// that parameter's tensor where that is safe, so an optimizer step updates
-// weights and its state buffers in place, as eager step() does. The plan
-// depends on the dynamic dimensions' values, so the executor keeps one per
-// binding.
+// gets a 64-byte aligned slot in one arena, reusing the space of values
+// whose last use (through any view of them) has passed: placed in execution
+// order (best fit) or largest first, whichever arena is smaller (Note [Two
+// placements] in src/graph/memory_plan.cpp). Elementwise ops whose input
+// dies at that node write in place. A value that a state update copies into
+// a parameter is computed in that parameter's tensor where that is safe, so
+// an optimizer step updates weights and its state buffers in place, as eager
+// step() does. The plan depends on the dynamic dimensions' values, so the
+// executor keeps one per binding.
 //
 // Note [Executor outputs]
 // The arena is one allocation per run (through the caching allocator), so
