@@ -5,19 +5,12 @@
 
 #include "ember/autograd/autograd.h"
 #include "ember/core/trace_hook.h"
+#include "../ops/meta_tensor.h"
 #include "run_node.h"
 
 namespace ember::graph {
 
-Tensor meta_tensor(const TensorMeta& meta) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->sizes = meta.sizes;
-  impl->strides = contiguous_strides(meta.sizes);
-  impl->dtype = meta.dtype;
-  impl->device = meta.device;
-  impl->version = std::make_shared<VersionCounter>();
-  return Tensor(std::move(impl));
-}
+Tensor meta_tensor(const TensorMeta& meta) { return ember::detail::meta_tensor(meta); }
 
 // ---- building ----
 

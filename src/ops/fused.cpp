@@ -16,6 +16,7 @@
 
 #include "cpu/conv.h"
 #include "elementwise.h"
+#include "meta_tensor.h"
 #include "registry.h"
 
 namespace ember {
@@ -31,17 +32,6 @@ const OpDef& op_named(std::string_view name) {
   const OpDef* op = find_op(name);
   EMBER_INTERNAL_ASSERT(op != nullptr, "op ", name, " is not registered");
   return *op;
-}
-
-// A tensor with sizes and dtype but no storage, for running shape rules.
-Tensor shape_only(const TensorMeta& meta) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->sizes = meta.sizes;
-  impl->strides = contiguous_strides(meta.sizes);
-  impl->dtype = meta.dtype;
-  impl->device = meta.device;
-  impl->version = std::make_shared<VersionCounter>();
-  return Tensor(std::move(impl));
 }
 
 // ---- activations (fused_linear, fused_conv2d) ----
@@ -153,7 +143,7 @@ std::vector<TensorMeta> infer_fused_conv2d_max_pool2d(const OpDef& op, std::span
                                                       const Attrs& attrs) {
   const std::vector<TensorMeta> conv = infer_fused_conv2d(op, in, attrs);
   static const OpDef& pool = op_named("max_pool2d");
-  return pool.infer(pool, std::array<Tensor, 1>{shape_only(conv[0])}, pool_attrs_of(attrs));
+  return pool.infer(pool, std::array<Tensor, 1>{meta_tensor(conv[0])}, pool_attrs_of(attrs));
 }
 
 // Images [begin, begin + count) of a contiguous [N, ...] tensor.
@@ -402,7 +392,7 @@ std::vector<TensorMeta> step_metas(const Program& p, std::span<const Tensor> in,
     }
     EMBER_INTERNAL_ASSERT(m.size() == 1, op.name, " has ", m.size(), " outputs");
     metas.push_back(m[0]);
-    results.push_back(shape_only(m[0]));
+    results.push_back(meta_tensor(m[0]));
   }
   return metas;
 }
