@@ -17,13 +17,6 @@ struct AdagradStep {
   int64_t step = 1;
 
   size_t num_buffers() const { return 1; }
-  Attrs attrs() const {
-    Attrs a;
-    detail::set_option_attrs(a, options);
-    a.set("step", step);
-    return a;
-  }
-  static AdagradStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<AdagradOptions>(a), a.i("step")}; }
 
   template <class T>
   void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {

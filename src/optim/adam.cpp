@@ -31,13 +31,6 @@ struct AdamStep {
   int64_t step = 1;
 
   size_t num_buffers() const { return options.amsgrad ? 3 : 2; }
-  Attrs attrs() const {
-    Attrs a;
-    detail::set_option_attrs(a, options);
-    a.set("step", step);
-    return a;
-  }
-  static AdamStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<Options>(a), a.i("step")}; }
 
   template <class T>
   void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {

@@ -17,12 +17,6 @@ struct RMSpropStep {
 
   bool has_momentum() const { return options.momentum > 0; }
   size_t num_buffers() const { return 1 + size_t(has_momentum()) + size_t(options.centered); }
-  Attrs attrs() const {
-    Attrs a;
-    detail::set_option_attrs(a, options);
-    return a;
-  }
-  static RMSpropStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<RMSpropOptions>(a)}; }
 
   template <class T>
   void operator()(const detail::UpdateData<T>& x, int64_t begin, int64_t end) const {

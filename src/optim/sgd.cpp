@@ -16,13 +16,6 @@ struct SGDStep {
 
   bool has_momentum() const { return options.momentum != 0; }
   size_t num_buffers() const { return has_momentum() ? 1 : 0; }
-  Attrs attrs() const {
-    Attrs a;
-    detail::set_option_attrs(a, options);
-    a.set("first", first);
-    return a;
-  }
-  static SGDStep from_attrs(const Attrs& a) { return {detail::options_from_attrs<SGDOptions>(a), a.b("first")}; }
   // A traced first step fills the buffer: every run of the graph continues it.
   void add_host_attrs(std::vector<graph::HostAttr>& host) const {
     if (first) host.push_back({"first", [] { return AttrValue(false); }});

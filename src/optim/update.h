@@ -20,10 +20,10 @@
 // (a step count, SGD's first-step flag). Its operator() updates elements
 // [begin, end) of a parameter and its state buffers in place, reading the
 // gradient. Each optimizer also has an OpDef (<name>_update) whose kernel
-// runs the same Step, built from the node's attributes (the options by their
-// torch names, plus "step"/"first"): a graph gives it fresh outputs, so the
-// kernel copies the parameter and state into them block by block (while the
-// block is in cache) and updates the copies. In place, each array is one
+// runs the same Step, built from the node's attributes (step_attrs: the
+// options by their torch names, plus "step"/"first"). Where a graph gives it
+// fresh outputs, the kernel copies the parameter and state into them block
+// by block (while the block is in cache) and updates the copies. In place, each array is one
 // pointer, which is what lets the loops vectorize: with separate input and
 // output pointers GCC needs a runtime alias check per pair and gives up
 // (measured: Adam's step 4x slower).
@@ -73,24 +73,33 @@ struct UpdateData {
   std::array<T*, kMaxStateBuffers> state = {};  // in the order the optimizer lists them
 };
 
-// ---- Options <-> attributes, by the options' visit() names ----
+// ---- Step <-> attributes: the options by their visit() names, plus the
+// per-step fields a Step may have ("step", the count after this update;
+// "first", SGD's first-step flag) ----
 
-template <class Options>
-void set_option_attrs(Attrs& attrs, Options options) {
+template <class Step>
+Attrs step_attrs(const Step& step) {
+  Attrs attrs;
+  auto options = step.options;
   options.visit([&](std::string_view name, auto& v) { attrs.set(std::string(name), v); });
+  if constexpr (requires { step.step; }) attrs.set("step", step.step);
+  if constexpr (requires { step.first; }) attrs.set("first", step.first);
+  return attrs;
 }
 
-template <class Options>
-Options options_from_attrs(const Attrs& attrs) {
-  Options options;
-  options.visit([&](std::string_view name, auto& v) {
+template <class Step>
+Step step_from_attrs(const Attrs& attrs) {
+  Step step{};
+  step.options.visit([&](std::string_view name, auto& v) {
     if constexpr (std::is_same_v<std::decay_t<decltype(v)>, bool>) {
       v = attrs.b(name);
     } else {
       v = attrs.f(name);
     }
   });
-  return options;
+  if constexpr (requires { step.step; }) step.step = attrs.i("step");
+  if constexpr (requires { step.first; }) step.first = attrs.b("first");
+  return step;
 }
 
 // The value of option `name` as an attribute (a double, or a bool).
@@ -109,7 +118,7 @@ AttrValue option_attr(Options options, std::string_view name) {
 // outputs are the new param and state buffers.
 template <class Step>
 std::vector<TensorMeta> infer_update(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
-  const size_t buffers = Step::from_attrs(attrs).num_buffers();
+  const size_t buffers = step_from_attrs<Step>(attrs).num_buffers();
   EMBER_CHECK(inputs.size() == 2 + buffers, ValueError, op.name, ": expected param, grad and ", buffers,
               " state buffers, got ", inputs.size(), " inputs");
   const Tensor& param = inputs[0];
@@ -131,7 +140,7 @@ inline constexpr int64_t kCopyBlock = 2048;
 
 template <class Step>
 void update_kernel(std::span<const Tensor> inputs, std::span<Tensor> outputs, const Attrs& attrs) {
-  const Step step = Step::from_attrs(attrs);
+  const Step step = step_from_attrs<Step>(attrs);
   // A graph reads the options at each run (Note [Traced optimizer steps]);
   // ones that change which state buffers exist need a new trace.
   EMBER_CHECK(step.num_buffers() + 2 == inputs.size(), ValueError, "optimizer step: the options now need ",
@@ -211,7 +220,7 @@ class UpdateQueue {
       TensorList inputs{param, g}, outputs{param};
       inputs.insert(inputs.end(), state.begin(), state.end());
       outputs.insert(outputs.end(), state.begin(), state.end());
-      Attrs attrs = step.attrs();
+      Attrs attrs = step_attrs(step);
       for (const graph::HostAttr& h : host) graph::bind_next_attr_to_host(h.name, h.read);
       call_into(op_, inputs, attrs, outputs);
       return;
