@@ -74,7 +74,7 @@ void fold_batch_norm(Graph& graph) {
     producer.outputs[0] = bn.outputs[0];
     removed[n] = true;
   }
-  detail::remove_nodes(graph, removed);
+  detail::rebuild_nodes(graph, removed);
 }
 
 }  // namespace ember::graph::passes

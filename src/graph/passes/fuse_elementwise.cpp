@@ -86,7 +86,7 @@ void fuse_elementwise(Graph& graph) {
     removed[last] = false;
     graph.nodes[last] = fused_node(graph, group);
   }
-  detail::remove_nodes(graph, removed);
+  detail::rebuild_nodes(graph, removed);
 }
 
 }  // namespace ember::graph::passes

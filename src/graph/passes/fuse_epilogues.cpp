@@ -131,14 +131,7 @@ void fuse_epilogues(Graph& graph) {
     for (Node& v : views) before.push_back(std::move(v));
     graph.nodes[absorbed.back()] = std::move(fused);
   }
-  std::vector<Node> kept;
-  kept.reserve(graph.nodes.size());
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    for (Node& v : inserted[n]) kept.push_back(std::move(v));
-    if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
-  }
-  graph.nodes = std::move(kept);
-  graph.compact();
+  detail::rebuild_nodes(graph, removed, std::move(inserted));
 }
 
 }  // namespace ember::graph::passes

@@ -45,9 +45,6 @@ void mask_pooled_gradients(Graph& graph) {
     if (!detail::same_meta(out, graph.value(scattered)) || !detail::same_meta(graph.value(grad), graph.value(pooled)) ||
         out.is_dynamic() || graph.value(grad).is_dynamic())
       continue;
-    const ValueId zero_of_compare = compare->inputs[1];
-    const Attrs scatter_attrs = scatter->attrs;
-    const ValueId indices = scatter->inputs[1];
     auto add_value = [&](TensorMeta meta) {
       Value v;
       v.meta = std::move(meta);
@@ -57,31 +54,18 @@ void mask_pooled_gradients(Graph& graph) {
     const TensorMeta pooled_meta = graph.value(pooled).meta, grad_meta = graph.value(grad).meta;
     const ValueId positive = add_value({pooled_meta.sizes, DType::b8, pooled_meta.device});
     const ValueId masked = add_value(grad_meta);
-    Node gt_node{.op = find_op("gt"), .inputs = {pooled, zero_of_compare}, .outputs = {positive}};
+    Node gt_node{.op = find_op("gt"), .inputs = {pooled, compare->inputs[1]}, .outputs = {positive}};
     Node where_node{.op = find_op("where"), .inputs = {positive, grad, zero}, .outputs = {masked}};
     inserted[n].push_back(std::move(gt_node));
     inserted[n].push_back(std::move(where_node));
     removed[size_t(producer[size_t(scattered)])] = true;
     if (uses[size_t(condition)] == 1) removed[size_t(producer[size_t(condition)])] = true;
-    Node& target = graph.nodes[n];  // `mask` becomes the scatter of the masked gradient
-    target.op = find_op("max_pool2d_backward");
-    target.inputs = {masked, indices};
-    target.attrs = scatter_attrs;
+    // `mask` becomes the scatter of the masked gradient.
+    mask.op = scatter->op;
+    mask.inputs = {masked, scatter->inputs[1]};
+    mask.attrs = scatter->attrs;
   }
-  std::vector<Node> kept;
-  std::vector<bool> keep;
-  for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    for (Node& node : inserted[n]) {
-      kept.push_back(std::move(node));
-      keep.push_back(true);
-    }
-    kept.push_back(std::move(graph.nodes[n]));
-    keep.push_back(!removed[n]);
-  }
-  graph.nodes = std::move(kept);
-  std::vector<bool> drop(keep.size());
-  for (size_t n = 0; n < keep.size(); ++n) drop[n] = !keep[n];
-  detail::remove_nodes(graph, drop);
+  detail::rebuild_nodes(graph, removed, std::move(inserted));
 }
 
 }  // namespace ember::graph::passes

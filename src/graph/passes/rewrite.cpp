@@ -31,11 +31,14 @@ bool filled_with(const Graph& graph, ValueId id, double x) {
   return v.kind == ValueKind::constant && (v.data == Scalar(x)).all().item<bool>();
 }
 
-void remove_nodes(Graph& graph, const std::vector<bool>& removed) {
+void rebuild_nodes(Graph& graph, const std::vector<bool>& removed, std::vector<std::vector<Node>> inserted) {
   std::vector<Node> kept;
   kept.reserve(graph.nodes.size());
-  for (size_t n = 0; n < graph.nodes.size(); ++n)
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (n < inserted.size())
+      for (Node& node : inserted[n]) kept.push_back(std::move(node));
     if (!removed[n]) kept.push_back(std::move(graph.nodes[n]));
+  }
   graph.nodes = std::move(kept);
   graph.compact();
 }

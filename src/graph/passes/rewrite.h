@@ -23,9 +23,9 @@ bool has_side_effects(const Node& node);
 // numbers): what folding and rewriting need.
 bool is_pure(const Node& node);
 
-// Drops the nodes marked removed (a pass's rewrites leave them behind) and
-// compacts the graph.
-void remove_nodes(Graph& graph, const std::vector<bool>& removed);
+// Drops the nodes marked removed (a pass's rewrites leave them behind),
+// places inserted[n] before node n, and compacts the graph.
+void rebuild_nodes(Graph& graph, const std::vector<bool>& removed, std::vector<std::vector<Node>> inserted = {});
 
 // True when `id` is a constant whose every element equals `x`.
 bool filled_with(const Graph& graph, ValueId id, double x);
