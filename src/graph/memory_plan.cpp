@@ -145,15 +145,12 @@ std::vector<int64_t> place_largest_first(const std::vector<Buffer>& buffers) {
 //    output may be computed over that input (OpDef::in_place_inputs).
 // Eager mode's optimizers write in place too, so the results are the same.
 std::vector<ValueId> values_into_state(const Graph& graph, std::span<const ValueId> root,
-                                       std::span<const int32_t> last_read, const std::vector<bool>& in_arena,
-                                       std::span<const int64_t> bindings) {
+                                       std::span<const int32_t> producer, std::span<const int32_t> last_read,
+                                       const std::vector<bool>& in_arena, std::span<const int64_t> bindings) {
   const size_t num_values = graph.values.size();
   std::vector<ValueId> into(num_values, kNoValue);
   std::vector<int> updates_of_target(num_values, 0), updates_of_value(num_values, 0);
   std::vector<bool> read_at_end(num_values, false);  // old contents read by an output or an update
-  std::vector<int32_t> producer(num_values, -1);
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    for (ValueId out : graph.nodes[i].outputs) producer[size_t(out)] = int32_t(i);
   for (ValueId out : graph.outputs) read_at_end[size_t(root[size_t(out)])] = true;
   for (const StateUpdate& u : graph.updates) {
     if (u.kind == StateUpdate::Kind::copy_into) ++updates_of_target[size_t(u.target)];  // assign_grad sets .grad
@@ -210,17 +207,17 @@ MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
   for (const StateUpdate& update : graph.updates)
     if (update.kind == StateUpdate::Kind::assign_grad) in_arena[size_t(root[size_t(update.value)])] = false;
 
-  // Last node that reads each buffer, through any view of it. An unused
-  // output dies at its producer.
-  std::vector<int32_t> last_use(num_values, -1);
+  // The node defining each value, and the last node that reads each buffer,
+  // through any view of it (an unused output dies at its producer).
+  std::vector<int32_t> defined_at(num_values, -1), last_use(num_values, -1);
   for (int32_t i = 0; i < num_nodes; ++i) {
-    for (ValueId out : graph.nodes[size_t(i)].outputs) last_use[size_t(out)] = i;
+    for (ValueId out : graph.nodes[size_t(i)].outputs) defined_at[size_t(out)] = last_use[size_t(out)] = i;
     for (ValueId in : graph.nodes[size_t(i)].inputs)
       if (in != kNoValue) last_use[size_t(root[size_t(in)])] = i;
   }
 
   MemoryPlan plan;
-  plan.into_state = values_into_state(graph, root, last_use, in_arena, bindings);
+  plan.into_state = values_into_state(graph, root, defined_at, last_use, in_arena, bindings);
   for (size_t v = 0; v < num_values; ++v)
     if (plan.into_state[v] != kNoValue) in_arena[v] = false;
   // State updates read after the last node.
@@ -277,9 +274,6 @@ MemoryPlan plan_memory(const Graph& graph, std::span<const int64_t> bindings) {
   plan.arena_bytes = layout.size();
 
   // See Note [Two placements]: the same buffers, largest first.
-  std::vector<int32_t> defined_at(num_values, -1);
-  for (int32_t i = 0; i < num_nodes; ++i)
-    for (ValueId out : graph.nodes[size_t(i)].outputs) defined_at[size_t(out)] = i;
   std::vector<ValueId> owner(num_values, kNoValue);  // the first value of its in-place chain
   std::vector<Buffer> buffers;
   std::vector<int32_t> buffer_of(num_values, -1);
