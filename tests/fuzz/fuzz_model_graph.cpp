@@ -8,15 +8,11 @@
 #include <span>
 #include <string>
 
-#include "ember/io/model_file.h"
 #include "ember/io/safetensors.h"
 #include "ember/ops/creation.h"
+#include "model_round_trip.h"
 
 namespace {
-
-std::span<const uint8_t> as_bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
 
 // The tensors of tests/fuzz/corpus/fuzz_model_graph's seeds (make_corpus.py).
 const ember::io::TensorMap& seed_tensors() {
@@ -46,15 +42,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::exception&) {  // not UTF-8: no safetensors file can hold it (this harness's framing)
     return 0;
   }
-  ember::graph::Graph g;
-  try {
-    g = ember::load_model_bytes(as_bytes(file), "<fuzz>");
-  } catch (const ember::Error&) {
-    return 0;
-  }
-  (void)ember::graph::print(g);
-  const std::string bytes = ember::to_model_bytes(g);
-  const ember::graph::Graph again = ember::load_model_bytes(as_bytes(bytes), "<round trip>");
-  if (ember::to_model_bytes(again) != bytes) __builtin_trap();
+  ember::fuzz::check_model_round_trip(ember::fuzz::as_bytes(file));
   return 0;
 }
