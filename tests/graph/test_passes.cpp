@@ -514,6 +514,31 @@ TEST(RandomOps, AreNeverMergedFoldedOrRemoved) {
   expect_identical(expected, interpret(after, in));
 }
 
+// The op table's own random op: dropout's mask, as a traced training step
+// records it. Two dropouts of one tensor draw two masks; a mask of a constant
+// is drawn at every run; an unused one still advances the generator.
+TEST(RandomOps, DropoutMasksAreNeverMergedFoldedOrRemoved) {
+  Graph g;
+  const ValueId x = g.add_input("x", {{64}, DType::f32});
+  const ValueId ones_ = g.add_constant(ones({64}));
+  const Attrs half{{"p", 0.5}};
+  const ValueId m1 = add_node(g, "dropout_mask", {x}, half), m2 = add_node(g, "dropout_mask", {x}, half);
+  add_node(g, "dropout_mask", {x}, half);
+  const ValueId m4 = add_node(g, "dropout_mask", {ones_}, half);
+  g.outputs = {add_node(g, "mul", {x, add_node(g, "add", {m1, m2}, kAlpha1)}), m4};
+  const Graph after = optimize(g, {.fuse = false});
+  const Names names = op_names(after);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "dropout_mask"), 4) << print(after);
+  const TensorList in = {random({64}, 1)};
+  manual_seed(7);
+  const TensorList expected = interpret(g, in);
+  manual_seed(7);
+  expect_identical(expected, interpret(after, in));
+  // A folded mask would be the same at every run.
+  manual_seed(8);
+  EXPECT_FALSE((interpret(after, in)[1] == expected[1]).all().item<bool>());
+}
+
 // ---------------------------------------------------------------- pipeline
 
 TEST(Optimize, RunsThePassesInOrder) {

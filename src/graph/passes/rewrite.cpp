@@ -7,8 +7,8 @@
 namespace ember::graph::detail {
 
 bool draws_random_numbers(const OpDef& op) {
-  static constexpr std::array<std::string_view, 8> kRandomOps = {
-      "bernoulli", "dropout", "multinomial", "normal", "rand", "randint", "randn", "randperm"};
+  static constexpr std::array<std::string_view, 9> kRandomOps = {
+      "bernoulli", "dropout", "dropout_mask", "multinomial", "normal", "rand", "randint", "randn", "randperm"};
   return std::find(kRandomOps.begin(), kRandomOps.end(), op.name) != kRandomOps.end();
 }
 

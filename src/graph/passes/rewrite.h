@@ -9,8 +9,8 @@ namespace ember::graph::detail {
 
 // Kernels that draw random numbers: two calls on equal inputs differ and each
 // call advances a generator, so such nodes are never merged, folded or
-// removed. The op table has none today (eager rand/bernoulli/dropout masks
-// are not ops, so a trace captures their results); the names are listed so
+// removed. In the op table today: dropout_mask (eager rand/bernoulli are not
+// ops, so a trace captures their results); the other names are listed so
 // that adding such an op keeps the passes correct.
 bool draws_random_numbers(const OpDef& op);
 
